@@ -1,0 +1,72 @@
+"""Per-request context: the caller, one database connection, and the request's DataLoaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.access.principal import Principal
+from hub.settings import Settings
+
+L = TypeVar("L")
+
+
+class RequestDB:
+    """One pooled connection per request, opened on first use.
+
+    DataLoaders of different relations dispatch in the same event-loop tick;
+    the lock makes their statements take turns on the one connection instead
+    of each checking out its own.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def all(self, statement: Executable) -> Sequence[Row[Any]]:
+        async with self._lock:
+            conn = await self._connection()
+            result = await conn.execute(statement)
+            return result.all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        async with self._lock:
+            conn = await self._connection()
+            return (await conn.execute(statement)).scalar()
+
+    async def using(self, fn: Any, *args: Any) -> Any:
+        """Call ``fn(connection, *args)`` with the request's connection, in turn with loaders."""
+        async with self._lock:
+            return await fn(await self._connection(), *args)
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.rollback()
+            await self._conn.close()
+            self._conn = None
+
+
+class RequestContext:
+    def __init__(self, *, principal: Principal, db: RequestDB, settings: Settings) -> None:
+        self.principal = principal
+        self.db = db
+        self.settings = settings
+        self._loaders: dict[Any, Any] = {}
+
+    def loader(self, cls: type[L], *key: Any) -> L:
+        """The request's single instance of a DataLoader class (per extra key, e.g. page arguments)."""
+        cache_key = (cls, *key)
+        found = self._loaders.get(cache_key)
+        if found is None:
+            found = self._loaders[cache_key] = cls(self, *key)  # type: ignore[call-arg]
+        return found

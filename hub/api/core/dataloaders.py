@@ -1,0 +1,170 @@
+"""DataLoader bases: every relation is one batched statement per request, whatever the page size.
+
+A domain declares its loaders as small subclasses naming the table and key
+column (see ``hub/api/customers/dataloaders.py``); the request context keeps
+one instance of each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from hub.api.context import RequestContext
+from hub.api.core.pagination import Ordering, Page, PageRequest
+
+
+class RequestLoader(DataLoader):
+    def __init__(self, ctx: RequestContext, *_: Any) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+
+class ByIdLoader(RequestLoader):
+    """One row per primary key, or None."""
+
+    table: ClassVar[Table]
+
+    def statement(self, keys: Sequence[Any]) -> Select[Any]:
+        return select(self.table).where(self.table.c.id.in_(keys))
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        rows = await self.ctx.db.all(self.statement(keys))
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class ListByKeyLoader(RequestLoader):
+    """All rows whose ``key`` column equals each key, in ``order`` order."""
+
+    table: ClassVar[Table]
+    key: ClassVar[str]
+    order: ClassVar[tuple[str, ...]] = ()
+
+    def statement(self, keys: Sequence[Any]) -> Select[Any]:
+        column = self.table.c[self.key]
+        stmt = select(self.table).where(column.in_(keys))
+        return stmt.order_by(column, *self.order_clauses())
+
+    def order_clauses(self) -> list[ColumnElement[Any]]:
+        out = []
+        for name in self.order:
+            desc = name.startswith("-")
+            col = self.table.c[name.lstrip("-")]
+            out.append(col.desc() if desc else col.asc())
+        return out
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Any]]:
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        for row in await self.ctx.db.all(self.statement(keys)):
+            grouped[getattr(row, self.key)].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True, eq=False)
+class Relation:
+    """A one-to-many relation served as a connection: the child table, its parent key, its sorts."""
+
+    table: Table
+    parent_key: str
+    orderings: dict[str, Ordering]
+    filters: Callable[[tuple[tuple[str, Any], ...]], Iterable[ColumnElement[bool]]] = (
+        lambda _f: ()
+    )
+
+    @property
+    def partition(self) -> KeyedColumnElement[Any]:
+        return self.table.c[self.parent_key]
+
+
+def filter_key(filters: dict[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    """A hashable form of a filter input, so that equal filters share one loader."""
+    if not filters:
+        return ()
+    return tuple(sorted((k, _freeze(v)) for k, v in filters.items() if v is not None))
+
+
+def _freeze(value: Any) -> Hashable:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+class PageLoader(RequestLoader):
+    """One page of children for each parent, all parents in one windowed statement."""
+
+    def __init__(
+        self,
+        ctx: RequestContext,
+        relation: Relation,
+        ordering: str,
+        page: PageRequest,
+        filters: tuple[tuple[str, Any], ...],
+    ) -> None:
+        super().__init__(ctx)
+        self.relation = relation
+        self.ordering = relation.orderings[ordering]
+        self.page = page
+        self.filters = filters
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        return [*self.relation.filters(self.filters), *self.page.bounds(self.ordering)]
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Page]:
+        relation, ordering, page = self.relation, self.ordering, self.page
+        position = (
+            func.row_number()
+            .over(
+                partition_by=relation.partition,
+                order_by=ordering.order_by(reverse=page.backwards),
+            )
+            .label("_position")
+        )
+        inner = (
+            select(relation.table, position)
+            .where(relation.partition.in_(keys), *self.clauses())
+            .subquery()
+        )
+        stmt = (
+            select(inner)
+            .where(inner.c._position <= page.limit + 1)
+            .order_by(inner.c[relation.parent_key], inner.c._position)
+        )
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        for row in await self.ctx.db.all(stmt):
+            grouped[getattr(row, relation.parent_key)].append(row)
+        counter = self.ctx.loader(CountLoader, relation, self.filters)
+        return [
+            page.page(grouped.get(key, []), ordering, _count_of(counter, key)) for key in keys
+        ]
+
+
+def _count_of(loader: CountLoader, key: Any) -> Callable[[], Any]:
+    return lambda: loader.load(key)
+
+
+class CountLoader(RequestLoader):
+    """``totalCount`` of a nested connection for many parents at once."""
+
+    def __init__(
+        self, ctx: RequestContext, relation: Relation, filters: tuple[tuple[str, Any], ...]
+    ) -> None:
+        super().__init__(ctx)
+        self.relation = relation
+        self.filters = filters
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[int]:
+        partition = self.relation.partition
+        stmt = (
+            select(partition, func.count())
+            .where(partition.in_(keys), *self.relation.filters(self.filters))
+            .group_by(partition)
+        )
+        counts = {key: n for key, n in await self.ctx.db.all(stmt)}
+        return [counts.get(key, 0) for key in keys]

@@ -1,0 +1,63 @@
+"""Fields that declare the scopes they need; the check runs before the resolver, never inside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from inspect import isawaitable
+from typing import Any
+
+import graphene
+
+from hub.access.scopes import Scope
+from hub.api.core.errors import forbidden
+
+
+def _describe(description: str | None, required: frozenset[str]) -> str | None:
+    if not required:
+        return description
+    needs = f"Requires scope: {', '.join(sorted(required))}."
+    return f"{description} {needs}" if description else needs
+
+
+def guard(resolver: Callable[..., Any], required: frozenset[str]) -> Callable[..., Any]:
+    """Wrap a resolver so that a caller without the scopes gets null and a FORBIDDEN error."""
+
+    def guarded(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        principal = info.context.principal
+        if not required <= principal.scopes:
+            raise forbidden(required - principal.scopes)
+        return resolver(root, info, **kwargs)
+
+    return guarded
+
+
+class Field(graphene.Field):
+    """``graphene.Field`` with ``scopes=``: the field answers null + FORBIDDEN without them."""
+
+    def __init__(self, type_: Any, *args: Any, scopes: Iterable[Scope] = (), **kwargs: Any) -> None:
+        self.required_scopes = frozenset(s.value for s in scopes)
+        kwargs["description"] = _describe(kwargs.get("description"), self.required_scopes)
+        if self.required_scopes:
+            # A field that can be refused must be able to answer null.
+            type_ = _nullable(type_)
+            kwargs.pop("required", None)
+        super().__init__(type_, *args, **kwargs)
+
+    def wrap_resolve(self, parent_resolver: Any) -> Any:
+        resolver = super().wrap_resolve(parent_resolver)
+        return guard(resolver, self.required_scopes) if self.required_scopes else resolver
+
+
+def _nullable(type_: Any) -> Any:
+    if isinstance(type_, graphene.NonNull):
+        return type_.of_type
+    return type_
+
+
+def scoped(type_: Any, *, scopes: Iterable[Scope], **kwargs: Any) -> Field:
+    """Shorthand for a scalar attribute that needs scopes: ``birth_date = scoped(Date, scopes=[...])``."""
+    return Field(type_, scopes=scopes, **kwargs)
+
+
+async def resolved(value: Any) -> Any:
+    return await value if isawaitable(value) else value

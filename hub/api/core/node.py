@@ -1,0 +1,92 @@
+"""The Relay ``Node`` interface and ``node(id:)``: every type names its loader and scopes once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import graphene
+
+from hub.access.scopes import Scope
+from hub.api.core.errors import forbidden
+from hub.api.core.ids import from_global_id, to_global_id
+
+
+class Node(graphene.Interface):
+    """An object with a global id."""
+
+    id = graphene.ID(required=True, description="Global, opaque id.")
+
+    @classmethod
+    def resolve_type(cls, instance: Any, info: graphene.ResolveInfo) -> Any:
+        return NODE_TYPES[instance.type_name].object_type
+
+
+@dataclass(frozen=True)
+class NodeType:
+    object_type: Any
+    loader: Any
+    scopes: frozenset[str]
+
+
+NODE_TYPES: dict[str, NodeType] = {}
+
+
+class NodeObjectType(graphene.ObjectType):
+    """An ObjectType reachable through ``node(id:)``.
+
+    Subclasses set ``node_loader`` (a ByIdLoader) and ``node_scopes``; they
+    inherit a global ``id`` made from the row's uuid.
+    """
+
+    node_loader: ClassVar[Any] = None
+    node_scopes: ClassVar[tuple[Scope, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def __init_subclass_with_meta__(cls, **options: Any) -> None:
+        options.setdefault("interfaces", (Node,))
+        super().__init_subclass_with_meta__(**options)
+        if cls.node_loader is not None:
+            name = cls._meta.name
+            NODE_TYPES[name] = NodeType(cls, cls.node_loader, frozenset(s.value for s in cls.node_scopes))
+
+    @staticmethod
+    def resolve_id(root: Any, info: graphene.ResolveInfo) -> str:
+        return to_global_id(info.parent_type.name, root.id)
+
+
+class Typed:
+    """A loaded row that remembers its GraphQL type, for the abstract ``node`` field."""
+
+    __slots__ = ("row", "type_name")
+
+    def __init__(self, row: Any, type_name: str) -> None:
+        self.row = row
+        self.type_name = type_name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+async def load_node(info: graphene.ResolveInfo, global_id: str, expect: str | None = None) -> Any:
+    """Resolve a global id; unknown types, missing rows and rows hidden from the caller all answer null."""
+    type_name, id_ = from_global_id(global_id)
+    spec = NODE_TYPES.get(type_name)
+    if spec is None or (expect is not None and type_name != expect):
+        return None
+    principal = info.context.principal
+    if not spec.scopes <= principal.scopes:
+        raise forbidden(spec.scopes - principal.scopes)
+    row = await info.context.loader(spec.loader).load(id_)
+    return None if row is None else Typed(row, type_name)
+
+
+class NodeQuery(graphene.ObjectType):
+    node = graphene.Field(Node, id=graphene.ID(required=True), description="Any object by its global id.")
+
+    @staticmethod
+    async def resolve_node(root: Any, info: graphene.ResolveInfo, id: str) -> Any:
+        return await load_node(info, id)

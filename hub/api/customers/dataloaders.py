@@ -1,0 +1,60 @@
+"""Customer relations, each one statement per request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from hub.access.rows import customer_rows
+from hub.api.core.dataloaders import ByIdLoader, ListByKeyLoader
+from hub.models import Address, Connection, ContactPoint, Customer, CustomerTag, SourceRecord
+
+customers = Customer.__table__
+connections = Connection.__table__
+source_records = SourceRecord.__table__
+
+
+class CustomerByIdLoader(ByIdLoader):
+    table = customers
+
+    def statement(self, keys: Sequence[Any]) -> Select[Any]:
+        return super().statement(keys).where(*customer_rows(self.ctx.principal))
+
+
+class ContactPointsByCustomerLoader(ListByKeyLoader):
+    table = ContactPoint.__table__
+    key = "customer_id"
+    order = ("kind", "-is_primary", "created_at")
+
+
+class AddressesByCustomerLoader(ListByKeyLoader):
+    table = Address.__table__
+    key = "customer_id"
+    order = ("-is_primary", "created_at")
+
+
+class TagsByCustomerLoader(ListByKeyLoader):
+    table = CustomerTag.__table__
+    key = "customer_id"
+    order = ("tag",)
+
+
+class SourcesByCustomerLoader(ListByKeyLoader):
+    table = source_records
+    key = "customer_id"
+    order = ("first_seen_at",)
+
+    def statement(self, keys: Sequence[Any]) -> Select[Any]:
+        # The connection's name and connector come along: provenance reads as "shopify/main-shop".
+        return (
+            select(
+                source_records,
+                connections.c.name.label("connection_name"),
+                connections.c.connector.label("connector"),
+            )
+            .join(connections, connections.c.id == source_records.c.connection_id)
+            .where(source_records.c.customer_id.in_(keys))
+            .order_by(source_records.c.customer_id, *self.order_clauses())
+        )

@@ -1,0 +1,162 @@
+"""Running GraphQL documents: parse and validate once per distinct document, check limits, execute.
+
+Validation is most of the cost of a small query, so a validated document is
+kept in an LRU cache keyed by its text. Errors from parsing or validation are
+cached too: a client repeating a bad query costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from hub.api.core.errors import ApiError, ErrorCode
+from hub.api.core.limits import alias_rule, check_cost, depth_rule
+from hub.settings import ApiSettings
+
+log = logging.getLogger("crmhub.api")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed and validated document, or the errors that stop it."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    fragments: dict[str, FragmentDefinitionNode]
+    # True when the document could not even be parsed.
+    parse_failed: bool = False
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        assert self.document is not None
+        operations = [
+            d for d in self.document.definitions if isinstance(d, OperationDefinitionNode)
+        ]
+        if name is None:
+            return operations[0] if len(operations) == 1 else None
+        return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+class RequestError(Exception):
+    """The request cannot run at all (HTTP 400 under graphql-response+json)."""
+
+    def __init__(self, errors: list[GraphQLError]) -> None:
+        super().__init__(errors[0].message)
+        self.errors = errors
+
+
+class Executor:
+    def __init__(self, schema: GraphQLSchema, api: ApiSettings) -> None:
+        self.schema = schema
+        self.api = api
+        self.rules = [*specified_rules, depth_rule(api.max_depth), alias_rule(api.max_aliases)]
+        if not api.introspection:
+            self.rules.append(NoSchemaIntrospectionCustomRule)
+        self._cache: OrderedDict[str, Prepared] = OrderedDict()
+
+    def prepare(self, query: str) -> Prepared:
+        found = self._cache.get(query)
+        if found is not None:
+            self._cache.move_to_end(query)
+            return found
+        prepared = self._prepare(query)
+        if self.api.document_cache_size:
+            self._cache[query] = prepared
+            if len(self._cache) > self.api.document_cache_size:
+                self._cache.popitem(last=False)
+        return prepared
+
+    def _prepare(self, query: str) -> Prepared:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            error.extensions = {**(error.extensions or {}), "code": ErrorCode.GRAPHQL_PARSE_FAILED}
+            return Prepared(None, (error,), {}, parse_failed=True)
+        errors = validate(self.schema, document, self.rules)
+        for error in errors:
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": ErrorCode.GRAPHQL_VALIDATION_FAILED.value,
+                }
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return Prepared(document, tuple(errors), fragments)
+
+    def operation_for(
+        self, prepared: Prepared, operation_name: str | None
+    ) -> OperationDefinitionNode:
+        if prepared.errors:
+            raise RequestError(list(prepared.errors))
+        operation = prepared.operation(operation_name)
+        if operation is None:
+            message = (
+                f"Unknown operation named {operation_name!r}."
+                if operation_name
+                else "The document has several operations: pass `operationName`."
+            )
+            raise RequestError([ApiError(message, ErrorCode.BAD_USER_INPUT)])
+        return operation
+
+    async def run(
+        self,
+        prepared: Prepared,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> tuple[ExecutionResult, int]:
+        """Check the cost, then execute; returns the result and the estimated cost."""
+        try:
+            cost = check_cost(operation, prepared.fragments, variables, self.api)
+        except ApiError as error:
+            raise RequestError([error]) from None
+        assert prepared.document is not None
+        result = execute(
+            self.schema,
+            prepared.document,
+            variable_values=variables,
+            operation_name=operation_name,
+            context_value=context,
+        )
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        return result, cost
+
+
+def is_mutation(operation: OperationDefinitionNode) -> bool:
+    return operation.operation is not OperationType.QUERY
+
+
+def public_error(error: GraphQLError, debug: bool) -> dict[str, Any]:
+    """An error as the client sees it: never a stack trace, unexpected errors masked."""
+    original = error.original_error
+    if original is not None and not isinstance(original, GraphQLError):
+        log.exception("unexpected error in resolver at %s", error.path, exc_info=original)
+        if not debug:
+            masked = GraphQLError(
+                "Internal error; it has been logged.",
+                path=error.path,
+                nodes=error.nodes,
+                extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
+            )
+            return masked.formatted
+    return error.formatted

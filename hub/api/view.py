@@ -1,0 +1,231 @@
+"""The GraphQL endpoint over HTTP, after the GraphQL-over-HTTP specification.
+
+- POST ``application/json`` bodies; GET for queries only (a mutation over GET
+  is 405); other methods 405.
+- ``application/graphql-response+json`` when the client accepts it: request
+  errors (unparsable, invalid, over a limit) are then HTTP 400. Under the legacy
+  ``application/json`` every well-formed request answers 200 and the errors
+  travel in the body, as the specification requires for that media type.
+- A browser asking for ``text/html`` gets GraphiQL.
+- No valid bearer token: 401 with ``WWW-Authenticate: Bearer``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from hub.api.context import RequestContext, RequestDB
+from hub.api.core.errors import ErrorCode
+from hub.api.executor import Executor, RequestError, is_mutation, public_error
+from hub.auth.bearer import principal_from_bearer
+from hub.settings import Settings
+
+log = logging.getLogger("crmhub.api")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+GRAPHIQL = (Path(__file__).resolve().parent.parent / "templates" / "graphiql.html").read_text()
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+def negotiate(accept: str) -> str | None:
+    """The response media type for an Accept header; None when we can offer nothing acceptable."""
+    if not accept.strip():
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        if media in (GRAPHQL_RESPONSE, JSON):
+            chosen = media
+        elif media in ("*/*", "application/*"):
+            chosen = JSON
+        else:
+            continue
+        if quality <= 0:
+            continue
+        # Higher quality wins; on a tie the client's earlier entry wins.
+        rank = (quality, -position, chosen)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "query" not in request.query_params
+
+
+class GraphQLView:
+    def __init__(self, executor: Executor, settings: Settings, engine: Any) -> None:
+        self.executor = executor
+        self.settings = settings
+        self.engine = engine
+
+    async def __call__(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return self._plain(405, "Use GET or POST.", {"Allow": "GET, POST"})
+        if request.method == "GET" and wants_html(request) and self.settings.api.graphiql:
+            return HTMLResponse(GRAPHIQL)
+        media = negotiate(request.headers.get("accept", ""))
+        if media is None:
+            return self._plain(
+                406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", {"Vary": "Accept"}
+            )
+        try:
+            params = await self._params(request)
+        except HttpError as error:
+            return self._errors(error.status, [GraphQLError(str(error))], media, error.headers)
+
+        db = RequestDB(self.engine)
+        try:
+            principal = await db.using(principal_from_bearer, request.headers.get("authorization"))
+            if principal is None:
+                return self._errors(
+                    401,
+                    [_coded("A valid bearer token is required.", ErrorCode.UNAUTHENTICATED)],
+                    media,
+                    {"WWW-Authenticate": 'Bearer realm="crmhub"'},
+                )
+            return await self._execute(request, params, media, principal, db)
+        finally:
+            await db.close()
+
+    async def _execute(
+        self, request: Request, params: dict[str, Any], media: str, principal: Any, db: RequestDB
+    ) -> Response:
+        executor = self.executor
+        prepared = executor.prepare(params["query"])
+        request_status = 400 if media == GRAPHQL_RESPONSE else 200
+        if request.method == "GET" and prepared.document is not None:
+            # Refused before validation: a GET never changes anything, valid or not.
+            operation = prepared.operation(params["operationName"])
+            if operation is not None and is_mutation(operation):
+                return self._errors(
+                    405,
+                    [GraphQLError("Mutations must be sent with POST.")],
+                    media,
+                    {"Allow": "POST"},
+                )
+        try:
+            operation = executor.operation_for(prepared, params["operationName"])
+            context = RequestContext(principal=principal, db=db, settings=self.settings)
+            result, cost = await executor.run(
+                prepared, operation, params["variables"], params["operationName"], context
+            )
+        except RequestError as error:
+            if prepared.parse_failed and media == JSON:
+                request_status = 400
+            return self._errors(request_status, error.errors, media)
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [public_error(e, self.settings.debug) for e in result.errors]
+        if result.data is None and result.errors and media == GRAPHQL_RESPONSE:
+            # Variables that did not coerce: execution never started.
+            return self._respond(400, body, media)
+        body["data"] = result.data
+        body["extensions"] = {"cost": {"estimated": cost, "limit": self.settings.api.max_cost}}
+        return self._respond(200, body, media)
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            for key in ("variables", "extensions"):
+                if raw.get(key):
+                    try:
+                        raw[key] = orjson.loads(raw[key])
+                    except orjson.JSONDecodeError:
+                        raise HttpError(400, f"`{key}` is not valid JSON.") from None
+        else:
+            raw = await self._json_body(request)
+        return _checked_params(raw)
+
+    async def _json_body(self, request: Request) -> dict[str, Any]:
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        if media != JSON:
+            raise HttpError(415, f"Send the request as {JSON}, not {media or 'no content type'}.")
+        limit = self.settings.api.max_body_bytes
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HttpError(413, f"The request body is over {limit} bytes.")
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise HttpError(400, f"The request body is not valid JSON: {error}.") from None
+        if not isinstance(parsed, dict):
+            raise HttpError(400, "The request body must be a JSON object.")
+        return parsed
+
+    def _errors(
+        self,
+        status: int,
+        errors: list[GraphQLError],
+        media: str,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        body = {"errors": [public_error(e, self.settings.debug) for e in errors]}
+        return self._respond(status, body, media, headers)
+
+    @staticmethod
+    def _respond(
+        status: int, body: dict[str, Any], media: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        return Response(
+            orjson.dumps(body),
+            status_code=status,
+            media_type=f"{media}; charset=utf-8",
+            headers=headers,
+        )
+
+    @staticmethod
+    def _plain(status: int, message: str, headers: dict[str, str]) -> Response:
+        return Response(
+            orjson.dumps({"errors": [{"message": message}]}),
+            status_code=status,
+            media_type=f"{JSON}; charset=utf-8",
+            headers=headers,
+        )
+
+
+def _coded(message: str, code: ErrorCode) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code.value})
+
+
+def _checked_params(raw: dict[str, Any]) -> dict[str, Any]:
+    query = raw.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise HttpError(400, "`query` must be a non-empty string.")
+    variables = raw.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise HttpError(400, "`variables` must be a JSON object.")
+    operation_name = raw.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise HttpError(400, "`operationName` must be a string.")
+    extensions = raw.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise HttpError(400, "`extensions` must be a JSON object.")
+    return {"query": query, "variables": variables, "operationName": operation_name}

@@ -1,0 +1,62 @@
+"""The Starlette application: routes, middleware and the engines' lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.api.executor import Executor
+from hub.api.schema import schema
+from hub.api.view import GraphQLView
+from hub.auth.routes import oauth_routes
+from hub.auth.server import AuthState
+from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
+from hub.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    engine = create_async_db_engine(settings)
+    sync_engine = create_sync_engine(settings)
+    executor = Executor(schema.graphql_schema, settings.api)
+    graphql = GraphQLView(executor, settings, engine)
+    auth = AuthState(settings, sync_session_factory(sync_engine))
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            return JSONResponse(
+                {"status": "unavailable", "database": type(error).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+        sync_engine.dispose()
+
+    routes = [
+        # A bound method, so that Starlette passes a Request rather than raw ASGI.
+        Route("/graphql", graphql.__call__, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *oauth_routes(auth),
+    ]
+    app = Starlette(debug=False, routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sync_engine = sync_engine
+    app.state.executor = executor
+    return app

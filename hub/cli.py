@@ -1,0 +1,193 @@
+"""The `crmhub` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hub.settings import PROJECT_ROOT, get_settings
+
+app = typer.Typer(help="crmhub: one customer model, one GraphQL endpoint.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data for trying crmhub out.", no_args_is_help=True)
+clients_app = typer.Typer(help="OAuth 2 clients.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(clients_app, name="clients")
+app.add_typer(schema_app, name="schema")
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_SCOPES = (
+    "customers:read customers:read_pii orders:read interactions:read cases:read feedback:read"
+)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (creates the database on SQLite)."""
+    from hub.db import create_sync_engine
+    from hub.migrate import pending, upgrade
+
+    engine = create_sync_engine()
+    todo = pending(engine)
+    upgrade(engine)
+    engine.dispose()
+    out.print(f"database is up to date ({len(todo)} migration(s) applied)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: settings `host`.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: settings `port`.")] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the API (GraphQL at /graphql, OAuth at /oauth/token)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "hub.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@demo_app.command("seed")
+def demo_seed(
+    customers: Annotated[int, typer.Option(min=0, help="How many customers.")] = 1000,
+    if_empty: Annotated[bool, typer.Option(help="Do nothing when data exists.")] = False,
+) -> None:
+    """Fill the database with deterministic, realistic demo data."""
+    from hub.db import create_sync_engine
+    from hub.demo import has_data, seed
+
+    engine = create_sync_engine()
+    if has_data(engine):
+        if if_empty:
+            out.print("database already has customers; demo data not added")
+            return
+        fail("the database already has customers; seed an empty database")
+    with _progress() as progress:
+        task = progress.add_task("seeding customers", total=customers)
+        summary = seed(engine, customers, progress=lambda n: progress.advance(task, n))
+    engine.dispose()
+    out.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in vars(summary).items()))
+
+
+@demo_app.command("token")
+def demo_token(
+    ttl_hours: Annotated[int, typer.Option(min=1, help="Hours the token lives.")] = 12,
+) -> None:
+    """Print a bearer token of the internal demo client, for GraphiQL or curl."""
+    from sqlalchemy import select
+
+    from hub.auth.clients import create_client
+    from hub.auth.secrets import new_token, token_digest
+    from hub.db import create_sync_engine, sync_session_factory
+    from hub.models import OAuthClient, OAuthToken, utcnow
+    from hub.models.enums import ClientKind
+
+    settings = get_settings()
+    engine = create_sync_engine()
+    with sync_session_factory(engine).begin() as session:
+        client = session.scalar(
+            select(OAuthClient).where(OAuthClient.name == settings.demo.client_name)
+        )
+        if client is None:
+            client, _secret = create_client(
+                session, name=settings.demo.client_name, kind=ClientKind.INTERNAL, scopes=DEMO_SCOPES
+            )
+        token = new_token()
+        session.add(
+            OAuthToken(
+                access_token_hash=token_digest(token),
+                client_id=client.client_id,
+                scope=client.scope,
+                expires_at=utcnow() + timedelta(hours=ttl_hours),
+            )
+        )
+    engine.dispose()
+    out.print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
+    out.print("Headers tab: ", end="")
+    print(json.dumps({"Authorization": f"Bearer {token}"}))
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="A name people recognise.")],
+    scopes: Annotated[str, typer.Option(help='Space-separated, e.g. "customers:read orders:read".')],
+    internal: Annotated[bool, typer.Option("--internal", help="A client of our own apps.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Create an OAuth client; its secret is shown once and stored only as a hash."""
+    from hub.access.scopes import UnknownScopeError
+    from hub.auth.clients import create_client
+    from hub.db import create_sync_engine, sync_session_factory
+    from hub.models.enums import ClientKind
+
+    if not internal:
+        fail("only --internal clients exist so far; partner clients need a partner")
+    engine = create_sync_engine()
+    try:
+        with sync_session_factory(engine).begin() as session:
+            client, secret = create_client(
+                session, name=name, kind=ClientKind.INTERNAL, scopes=scopes
+            )
+            client_id = client.client_id
+    except UnknownScopeError as error:
+        fail(str(error))
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        out.print(f"client_id:     {client_id}")
+        out.print(f"client_secret: {secret}  (shown once)")
+
+
+@schema_app.command("export")
+def schema_export(
+    path: Annotated[Path, typer.Argument(help="Where to write the SDL; - for stdout.")] = (
+        PROJECT_ROOT / "graphql" / "schema.graphql"
+    ),
+) -> None:
+    """Write the GraphQL schema (SDL) of this version of crmhub."""
+    from hub.api.sdl import schema_sdl
+
+    sdl = schema_sdl()
+    if str(path) == "-":
+        sys.stdout.write(sdl)
+        return
+    path.write_text(sdl)
+    out.print(f"wrote {path}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,31 @@
+"""SQLAlchemy models of the canonical model, one module per domain."""
+
+from hub.models.access import OAuthClient, OAuthToken, Partner, User
+from hub.models.base import Base, new_id, utcnow
+from hub.models.commerce import Order, OrderLine
+from hub.models.customers import Address, ContactPoint, Customer, CustomerTag
+from hub.models.engagement import Case, CaseComment, Consent, Feedback, Interaction
+from hub.models.sources import Connection, SourceRecord
+
+__all__ = [
+    "Address",
+    "Base",
+    "Case",
+    "CaseComment",
+    "Connection",
+    "Consent",
+    "ContactPoint",
+    "Customer",
+    "CustomerTag",
+    "Feedback",
+    "Interaction",
+    "OAuthClient",
+    "OAuthToken",
+    "Order",
+    "OrderLine",
+    "Partner",
+    "SourceRecord",
+    "User",
+    "new_id",
+    "utcnow",
+]

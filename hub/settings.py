@@ -1,0 +1,94 @@
+"""Typed settings: config/default.toml, then an optional CRMHUB_CONFIG file, then CRMHUB_* variables.
+
+Nested sections are reached from the environment with a double underscore:
+``CRMHUB_API__MAX_DEPTH=8`` sets ``[api] max_depth``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+
+
+class ApiSettings(BaseModel):
+    default_page_size: int = Field(50, ge=1)
+    max_page_size: int = Field(250, ge=1)
+    max_depth: int = Field(12, ge=2)
+    max_aliases: int = Field(30, ge=1)
+    max_cost: int = Field(50_000, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    document_cache_size: int = Field(1024, ge=0)
+    graphiql: bool = True
+    introspection: bool = True
+
+
+class AuthSettings(BaseModel):
+    issuer: str = "http://127.0.0.1:8000"
+    access_token_ttl_seconds: int = Field(3600, ge=60)
+    # Tests over plain http set this; production runs behind TLS.
+    allow_insecure_transport: bool = False
+
+
+class DemoSettings(BaseModel):
+    seed_on_start: bool = False
+    customers: int = Field(1000, ge=0)
+    # Printed once at start-up so that GraphiQL can be used at once on a demo hub.
+    client_name: str = "demo"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CRMHUB_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = "sqlite:///var/crmhub.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    debug: bool = False
+    log_level: str = "info"
+    db_pool_size: int = Field(10, ge=1)
+    api: ApiSettings = ApiSettings()
+    auth: AuthSettings = AuthSettings()
+    demo: DemoSettings = DemoSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+", "postgres:")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [DEFAULT_CONFIG]
+        extra = os.environ.get("CRMHUB_CONFIG")
+        if extra:
+            files.append(Path(extra))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=files)
+        return (init_settings, env_settings, toml)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
