@@ -1,4 +1,4 @@
-"""HTTP routes of the OAuth 2 authorization server: for now the token endpoint, ``POST /oauth/token``."""
+"""HTTP routes of the OAuth 2 server; so far the token endpoint, ``POST /oauth/token``."""
 
 from __future__ import annotations
 

@@ -199,6 +199,7 @@ class StarletteOAuth2Request(OAuth2Request):
     def __init__(self, submitted: SubmittedRequest, *, allow_insecure_transport: bool) -> None:
         url = submitted.url
         if allow_insecure_transport and not is_secure_transport(url):
+            # authlib looks at the scheme only here; later readers get the real URL back.
             super().__init__(submitted.method, _as_https(url), headers=submitted.headers)
             self.uri = url
         else:
@@ -300,7 +301,7 @@ class HubAuthorizationServer(AuthorizationServer):
         return response
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
-        # authlib's hook points (after_authenticate_client, after_revoke_token); nothing listens yet.
+        # authlib's hooks (after_authenticate_client, after_revoke_token): nothing listens yet.
         return None
 
     # The token endpoint.
