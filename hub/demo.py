@@ -71,6 +71,7 @@ CENT = Decimal("0.01")
 customers_t: Table = Customer.__table__  # type: ignore[assignment]
 connections_t: Table = Connection.__table__  # type: ignore[assignment]
 cases_t: Table = Case.__table__  # type: ignore[assignment]
+source_records_t: Table = SourceRecord.__table__  # type: ignore[assignment]
 # Parents before children, so foreign keys hold at every insert.
 TABLES: tuple[Table, ...] = tuple(
     m.__table__  # type: ignore[misc]
@@ -250,11 +251,16 @@ def seed(
 def _connections(conn: DBConnection, rng: random.Random) -> tuple[dict[str, uuid.UUID], int]:
     """The three demo connections by connector, reusing ones a previous demo left behind."""
     wanted = (
-        ("shopify", "demo-shop", {"shop_domain": "demo-shop.myshopify.com", "api_version": "2026-10"}),
+        ("shopify", "demo-shop", {"shop_domain": "demo-shop.myshopify.com"}),
         ("mailchimp", "demo-newsletter", {"data_center": "us21", "list_id": "d3m0l1st"}),
         ("facebook", "demo-page", {"page_id": "100200300400500"}),
     )
     existing = dict(conn.execute(select(connections_t.c.name, connections_t.c.id)).all())
+    reused = [existing[name] for _, name, _ in wanted if name in existing]
+    leftovers = select(source_records_t.c.id).where(source_records_t.c.connection_id.in_(reused))
+    if reused and conn.execute(leftovers.limit(1)).first():
+        # Same seed, same external ids: they would collide halfway through a seed.
+        raise ValueError("demo connections already hold source records; seed an empty database")
     ids, new_rows = {}, []
     for connector, name, config in wanted:
         new_id = _uuid(rng)  # drawn either way, so the rest of the stream never shifts
@@ -393,18 +399,20 @@ class _Seeder:
         self.feedback(p)
         self.source_records(p, given, family, granted, withdrawn)
 
-        tags = set(rng.sample(TAGS_ANYONE, rng.randint(0, 2)))
-        tags |= {t for t in sorted(p.tags) if rng.random() < 0.7}  # sorted: set order varies by process
-        if is_org:
-            tags |= {rng.choice(("b2b", "wholesale"))}
-        for tag in sorted(tags)[:3]:
-            self.add(CustomerTag, customer_id=p.id, tag=tag,
-                     created_at=self.between(created, p.last_activity or created))
-
         spent = sum((o["total"] for o in p.orders if o["status"] is not OrderStatus.CANCELLED),
                     Decimal(0))
         tier = ("bronze" if spent < 200 else "silver" if spent < 600
                 else "gold" if spent < 1500 else "platinum")
+        if tier == "platinum":
+            p.tags.add("vip")
+        if is_org:
+            p.tags.add(rng.choice(("b2b", "wholesale")))
+        tags = set(rng.sample(TAGS_ANYONE, rng.randint(0, 2)))
+        # Sorted: set order varies between processes, and the draws must not.
+        tags |= {t for t in sorted(p.tags) if rng.random() < 0.8}
+        for tag in sorted(tags)[:3]:
+            self.add(CustomerTag, customer_id=p.id, tag=tag,
+                     created_at=self.between(created, p.last_activity or created))
         attributes: dict[str, Any] = {"loyalty_tier": tier,
                                       "preferred_store": rng.choice(market.stores)}
         if is_org:
@@ -484,15 +492,17 @@ class _Seeder:
         for placed in sorted(self.between(p.created, last) for _ in range(count)):
             order_id = self.id()
             subtotal = Decimal(0)
-            for position, (sku, title, price) in enumerate(rng.sample(CATALOGUE, rng.randint(1, 4))):
+            products = rng.sample(CATALOGUE, rng.randint(1, 4))
+            for position, (sku, title, price) in enumerate(products):
                 quantity = rng.choices((1, 2, 3), (70, 20, 10))[0]
                 line_total = Decimal(price) * quantity
                 subtotal += line_total
                 self.add(OrderLine, id=self.id(), order_id=order_id, position=position, sku=sku,
                          title=title, quantity=quantity, unit_price=Decimal(price),
                          total=line_total)
-            discount = _money(subtotal * rng.choice((Decimal("0.10"), Decimal("0.15")))) \
-                if rng.random() < 0.2 else Decimal(0)
+            discount = Decimal(0)
+            if rng.random() < 0.2:  # a promo code
+                discount = _money(subtotal * rng.choice((Decimal("0.10"), Decimal("0.15"))))
             tax = _money((subtotal - discount) * market.tax_rate)
             shipping = Decimal(0) if subtotal - discount >= 60 else Decimal("4.95")
 
@@ -551,6 +561,8 @@ class _Seeder:
             order = rng.choice(p.orders) if p.orders else None
             subjects = [s for s in CASE_SUBJECTS[category] if order or "{order}" not in s]
             subject = rng.choice(subjects).format(order=order["number"] if order else "")
+            channel = rng.choice((Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.SOCIAL,
+                                  Channel.WEB))
             case_id = self.id()
             end = closed or resolved or ANCHOR
             comment_times = sorted(self.between(created, end) for _ in range(rng.randint(0, 4)))
@@ -564,10 +576,8 @@ class _Seeder:
             p.touch(updated)
             p.cases.append(self.add(
                 Case, id=case_id, number=self.next_case, customer_id=p.id, subject=subject,
-                description=f"{subject}. Customer contacted us and is waiting for an answer.",
-                status=status, priority=priority, category=category,
-                channel=rng.choice((Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.SOCIAL,
-                                    Channel.WEB)),
+                description=f"{subject}. Raised by the customer via {channel.lower()}.",
+                status=status, priority=priority, category=category, channel=channel,
                 first_response_due_at=created + timedelta(hours=respond_sla),
                 resolution_due_at=created + timedelta(hours=resolve_sla),
                 first_responded_at=responded, resolved_at=resolved, closed_at=closed,
@@ -583,22 +593,24 @@ class _Seeder:
         rng = self.rng
         granted = withdrawn = None
         if marketing_source:
-            first_order = p.orders[0]["placed_at"] if p.orders else None
-            granted = first_order if marketing_source == "checkout" and first_order else \
-                self.later(p.created, 0, 24 * 30)
-            ip = _documentation_ip(rng)
-            if marketing_source == "mailchimp" and rng.random() < 0.04:  # never confirmed
-                self.consent(p, ConsentPurpose.MARKETING_EMAIL, ConsentStatus.PENDING, "mailchimp",
-                             granted, {"form": "newsletter-signup", "ip": ip, "double_opt_in": True})
-                return None, None
-            evidence: dict[str, Any] = (
-                {"form": "newsletter-signup", "ip": ip, "double_opt_in": True}
-                if marketing_source == "mailchimp"
-                else {"checkbox": "Email me with news and offers", "ip": ip,
-                      "order_number": p.orders[0]["number"] if p.orders else None})
-            self.consent(p, ConsentPurpose.MARKETING_EMAIL, ConsentStatus.GRANTED,
+            mailchimp = marketing_source == "mailchimp"
+            evidence: dict[str, Any]
+            if not mailchimp and p.orders:  # the box ticked at the first checkout
+                granted = p.orders[0]["placed_at"]
+                evidence = {"checkbox": "Email me with news and offers",
+                            "order_number": p.orders[0]["number"]}
+            else:
+                granted = self.later(p.created, 0, 24 * 30)
+                evidence = {"form": "newsletter-signup" if mailchimp else "account-signup",
+                            "double_opt_in": mailchimp}
+            evidence["ip"] = _documentation_ip(rng)
+            confirmed = not mailchimp or rng.random() > 0.04  # some never click the opt-in link
+            self.consent(p, ConsentPurpose.MARKETING_EMAIL,
+                         ConsentStatus.GRANTED if confirmed else ConsentStatus.PENDING,
                          marketing_source, granted, evidence)
-            if rng.random() < 0.18 and granted < ANCHOR - timedelta(days=2):
+            if not confirmed:
+                granted = None
+            elif rng.random() < 0.18 and granted < ANCHOR - timedelta(days=2):
                 withdrawn = self.between(granted + timedelta(days=1), ANCHOR)
                 self.consent(p, ConsentPurpose.MARKETING_EMAIL, ConsentStatus.WITHDRAWN,
                              "mailchimp", withdrawn,
@@ -642,6 +654,7 @@ class _Seeder:
             budget = max(0, budget - 1)
             self.interaction(p, Channel.EMAIL, InteractionKind.UNSUBSCRIBE, Direction.INBOUND,
                              withdrawn, "Unsubscribed from the newsletter", None, None, p.mailchimp)
+        # Only reachable channels: no campaigns without consent, no DMs without a page follower.
         channels = {Channel.WEB: 10, Channel.STORE: 10, Channel.CHAT: 8}
         if granted:
             channels[Channel.EMAIL] = 45
@@ -649,83 +662,83 @@ class _Seeder:
             channels[Channel.SOCIAL] = 20
         if p.phone:
             channels[Channel.PHONE] = 10
-        choices, weights = tuple(channels), tuple(channels.values())
         while budget > 0:
-            channel = rng.choices(choices, weights)[0]
-            budget -= 1
-            if channel is Channel.EMAIL:
-                # A campaign: sent, then perhaps a bounce, or an open and perhaps a click.
-                sent = self.between(granted, withdrawn or ANCHOR)
-                campaign = rng.choice(CAMPAIGNS)
-                self.interaction(p, channel, InteractionKind.EMAIL_SENT, Direction.OUTBOUND, sent,
-                                 campaign, None, None, p.mailchimp)
-                if budget and rng.random() < 0.04:
-                    budget -= 1
-                    self.interaction(p, channel, InteractionKind.EMAIL_BOUNCE, Direction.INBOUND,
-                                     self.later(sent, 0, 0.1), campaign, "550 mailbox unavailable",
-                                     None, p.mailchimp)
-                elif budget and rng.random() < 0.55:
-                    budget -= 1
-                    opened = self.later(sent, 0.05, 48)
-                    self.interaction(p, channel, InteractionKind.EMAIL_OPEN, Direction.INBOUND,
-                                     opened, campaign, None, None, p.mailchimp)
-                    if budget and rng.random() < 0.35:
-                        budget -= 1
-                        collection = rng.choice(("new", "sale", "outdoor"))
-                        link = f"https://demo-shop.example/collections/{collection}?utm_source=mailchimp"
-                        self.interaction(p, channel, InteractionKind.EMAIL_CLICK,
-                                         Direction.INBOUND, self.later(opened, 0, 0.2), campaign,
-                                         None, link, p.mailchimp)
-                continue
-            moment = self.between(p.created, ANCHOR)
-            if channel is Channel.SOCIAL:
-                kind = rng.choices((InteractionKind.MESSAGE, InteractionKind.COMMENT,
-                                    InteractionKind.MENTION, InteractionKind.REVIEW),
-                                   (50, 25, 15, 10))[0]
-                post = f"https://www.facebook.com/demo-page/posts/{rng.randint(10**14, 10**15)}"
-                if kind is InteractionKind.MESSAGE and rng.random() < 0.4:
-                    self.interaction(p, channel, kind, Direction.OUTBOUND, moment, None,
-                                     "Thanks for reaching out! We'll look into it right away.",
-                                     None, p.facebook)
-                    continue
-                body = {
-                    InteractionKind.MESSAGE: f"Hi, is the {self.product()} available in blue?",
-                    InteractionKind.COMMENT: "When will this be back in stock?",
-                    InteractionKind.MENTION: f"Just got my new {self.product()} from @demo-page!",
-                    InteractionKind.REVIEW: "Great service and fast delivery.",
-                }[kind]
-                self.interaction(p, channel, kind, Direction.INBOUND, moment, None, body,
-                                 None if kind is InteractionKind.MESSAGE else post, p.facebook)
-            elif channel is Channel.PHONE:
-                inbound = rng.random() < 0.7
-                self.interaction(p, channel, InteractionKind.CALL,
-                                 Direction.INBOUND if inbound else Direction.OUTBOUND, moment,
-                                 f"Call about {self.order_ref(p)}" if inbound else "Follow-up call",
-                                 f"{rng.randint(2, 25)} min call. "
-                                 + rng.choice(("Answered on the call.", "Sent details by e-mail.",
-                                               "Customer will call back.")), None, None)
-            elif channel is Channel.STORE:
-                store = rng.choice(p.market.stores)
-                if rng.random() < 0.6:
-                    self.interaction(p, channel, InteractionKind.MEETING, Direction.INBOUND,
-                                     moment, f"Styling appointment at {store}",
-                                     f"Tried on the {self.product()}.", None, None)
-                else:
-                    self.interaction(p, channel, InteractionKind.NOTE, Direction.INTERNAL, moment,
-                                     f"Store note: {store}",
-                                     f"Asked us to reserve the {self.product()}.", None, None)
-            else:  # WEB contact form or CHAT
-                topic = rng.choice(("delivery times", "returns", f"order {self.order_ref(p)}",
-                                    "sizing", "gift cards"))
-                prefix = "Contact form" if channel is Channel.WEB else "Live chat"
-                self.interaction(p, channel, InteractionKind.MESSAGE, Direction.INBOUND, moment,
-                                 f"{prefix}: {topic}", f"Question about {topic}.", None, None)
+            channel = rng.choices(tuple(channels), tuple(channels.values()))[0]
+            if channel is Channel.EMAIL and granted:
+                budget -= self.campaign(p, budget, self.between(granted, withdrawn or ANCHOR))
+            else:
+                self.conversation(p, channel, self.between(p.created, ANCHOR))
+                budget -= 1
 
-    def product(self) -> str:
-        return self.rng.choice(CATALOGUE)[1].lower()
+    def campaign(self, p: _Profile, budget: int, sent: datetime) -> int:
+        """One newsletter: sent, then a bounce or perhaps an open and a click; returns the count."""
+        rng = self.rng
+        name = rng.choice(CAMPAIGNS)
+        self.interaction(p, Channel.EMAIL, InteractionKind.EMAIL_SENT, Direction.OUTBOUND, sent,
+                         name, None, None, p.mailchimp)
+        if budget > 1 and rng.random() < 0.04:
+            self.interaction(p, Channel.EMAIL, InteractionKind.EMAIL_BOUNCE, Direction.INBOUND,
+                             self.later(sent, 0, 0.1), name, "550 mailbox unavailable", None,
+                             p.mailchimp)
+            return 2
+        if budget == 1 or rng.random() > 0.55:
+            return 1
+        opened = self.later(sent, 0.05, 48)
+        self.interaction(p, Channel.EMAIL, InteractionKind.EMAIL_OPEN, Direction.INBOUND, opened,
+                         name, None, None, p.mailchimp)
+        if budget == 2 or rng.random() > 0.35:
+            return 2
+        link = f"https://demo-shop.example/collections/{rng.choice(('new', 'sale', 'outdoor'))}"
+        self.interaction(p, Channel.EMAIL, InteractionKind.EMAIL_CLICK, Direction.INBOUND,
+                         self.later(opened, 0, 0.2), name, None, f"{link}?utm_source=mailchimp",
+                         p.mailchimp)
+        return 3
 
-    def order_ref(self, p: _Profile) -> str:
-        return self.rng.choice(p.orders)["number"] if p.orders else "my order"
+    def conversation(self, p: _Profile, channel: Channel, moment: datetime) -> None:
+        rng, product = self.rng, self.rng.choice(CATALOGUE)[1].lower()
+        order = rng.choice(p.orders)["number"] if p.orders else None
+        about = f"order {order}" if order else "my order"
+        if channel is Channel.SOCIAL:
+            kind = rng.choices((InteractionKind.MESSAGE, InteractionKind.COMMENT,
+                                InteractionKind.MENTION, InteractionKind.REVIEW),
+                               (50, 25, 15, 10))[0]
+            if kind is InteractionKind.MESSAGE and rng.random() < 0.4:
+                self.interaction(p, channel, kind, Direction.OUTBOUND, moment, None,
+                                 "Thanks for reaching out! We'll look into it right away.",
+                                 None, p.facebook)
+                return
+            body = {
+                InteractionKind.MESSAGE: f"Hi, is the {product} available in blue?",
+                InteractionKind.COMMENT: "When will this be back in stock?",
+                InteractionKind.MENTION: f"Just got my new {product} from @demo-page!",
+                InteractionKind.REVIEW: "Great service and fast delivery.",
+            }[kind]
+            post = f"https://www.facebook.com/demo-page/posts/{rng.randint(10**14, 10**15)}"
+            self.interaction(p, channel, kind, Direction.INBOUND, moment, None, body,
+                             None if kind is InteractionKind.MESSAGE else post, p.facebook)
+        elif channel is Channel.PHONE:
+            inbound = rng.random() < 0.7
+            outcome = rng.choice(("Answered on the call.", "Sent details by e-mail.",
+                                  "Customer will call back."))
+            self.interaction(p, channel, InteractionKind.CALL,
+                             Direction.INBOUND if inbound else Direction.OUTBOUND, moment,
+                             f"Call about {about}" if inbound else "Follow-up call",
+                             f"{rng.randint(2, 25)} min call. {outcome}", None, None)
+        elif channel is Channel.STORE:
+            store = rng.choice(p.market.stores)
+            if rng.random() < 0.6:
+                self.interaction(p, channel, InteractionKind.MEETING, Direction.INBOUND, moment,
+                                 f"Styling appointment at {store}", f"Tried on the {product}.",
+                                 None, None)
+            else:
+                self.interaction(p, channel, InteractionKind.NOTE, Direction.INTERNAL, moment,
+                                 f"Store note: {store}", f"Asked us to reserve the {product}.",
+                                 None, None)
+        else:  # a web contact form or a live chat
+            topic = rng.choice(("delivery times", "returns", about, "sizing", "gift cards"))
+            prefix = "Contact form" if channel is Channel.WEB else "Live chat"
+            self.interaction(p, channel, InteractionKind.MESSAGE, Direction.INBOUND, moment,
+                             f"{prefix}: {topic}", f"Question about {topic}.", None, None)
 
     def interaction(self, p: _Profile, channel: Channel, kind: InteractionKind,
                     direction: Direction, moment: datetime, subject: str | None,
@@ -760,12 +773,13 @@ class _Seeder:
                 scale, score = 10, rng.choices(range(11), (2, 1, 1, 2, 2, 4, 6, 12, 18, 22, 30))[0]
             else:
                 scale, score = 5, rng.choices(range(1, 6), (5, 6, 12, 30, 47))[0]
-            sentiment = 0 if score / scale < 0.6 else 1 if score / scale < 0.85 else 2
+            # Detractor, passive, promoter: NPS 0-6, 7-8, 9-10; stars 1-3, 4, 5.
+            sentiment = 0 if score / scale < 0.7 else 1 if score / scale < 0.9 else 2
+            comment = rng.choice(FEEDBACK_COMMENTS[sentiment]) if rng.random() < 0.6 else None
             p.touch(moment)
             self.add(Feedback, id=self.id(), customer_id=p.id, kind=kind, score=score,
-                     scale_max=scale,
-                     comment=rng.choice(FEEDBACK_COMMENTS[sentiment]) if rng.random() < 0.6 else None,
-                     channel=channel, case_id=case["id"] if case else None,
+                     scale_max=scale, comment=comment, channel=channel,
+                     case_id=case["id"] if case else None,
                      order_id=order["id"] if order else None, partner_id=None,
                      source_record_id=source, occurred_at=moment)
 
@@ -775,7 +789,8 @@ class _Seeder:
         last_seen = ANCHOR - timedelta(minutes=rng.randint(5, 360))  # the last sync run
         if p.shopify:
             self.next_shopify_id += rng.randint(1, 5000)
-            spent = sum((o["total"] for o in p.orders), Decimal(0))
+            spent = sum((o["total"] for o in p.orders if o["status"] is not OrderStatus.CANCELLED),
+                        Decimal(0))
             payload = {"id": self.next_shopify_id, "email": p.emails[0], "first_name": given,
                        "last_name": family, "phone": p.phone, "orders_count": len(p.orders),
                        "total_spent": str(spent), "currency": p.market.currency,
@@ -784,7 +799,8 @@ class _Seeder:
                                p.created, last_seen)
         if p.mailchimp:
             status = "unsubscribed" if withdrawn else "subscribed" if granted else "pending"
-            subscriber_hash = hashlib.md5(p.emails[0].encode()).hexdigest()  # Mailchimp's member id
+            # Mailchimp names a member by the MD5 of the lower-cased address.
+            subscriber_hash = hashlib.md5(p.emails[0].encode(), usedforsecurity=False).hexdigest()
             payload = {"id": subscriber_hash, "email_address": p.emails[0], "status": status,
                        "merge_fields": {"FNAME": given or p.display_name, "LNAME": family or ""},
                        "language": p.locale[:2]}
