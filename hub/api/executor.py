@@ -25,6 +25,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from hub.api.core.errors import ApiError, ErrorCode
@@ -41,8 +42,6 @@ class Prepared:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     fragments: dict[str, FragmentDefinitionNode]
-    # True when the document could not even be parsed.
-    parse_failed: bool = False
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         assert self.document is not None
@@ -88,7 +87,7 @@ class Executor:
             document = parse(query)
         except GraphQLError as error:
             error.extensions = {**(error.extensions or {}), "code": ErrorCode.GRAPHQL_PARSE_FAILED}
-            return Prepared(None, (error,), {}, parse_failed=True)
+            return Prepared(None, (error,), {})
         errors = validate(self.schema, document, self.rules)
         for error in errors:
             if not (error.extensions or {}).get("code"):
@@ -124,9 +123,20 @@ class Executor:
         operation_name: str | None,
         context: Any,
     ) -> tuple[ExecutionResult, int]:
-        """Check the cost, then execute; returns the result and the estimated cost."""
+        """Coerce the variables, check the cost, then execute; returns the result and the cost."""
+        # Coerced here rather than left to execute(): a variable that does not
+        # coerce is a request error (400 under graphql-response+json), and the
+        # cost must see the values execution will use, defaults included.
+        coerced = get_variable_values(
+            self.schema, operation.variable_definitions or (), variables or {}, max_errors=20
+        )
+        if isinstance(coerced, list):
+            code = ErrorCode.BAD_USER_INPUT.value
+            for error in coerced:
+                error.extensions = {**(error.extensions or {}), "code": code}
+            raise RequestError(coerced)
         try:
-            cost = check_cost(operation, prepared.fragments, variables, self.api)
+            cost = check_cost(operation, prepared.fragments, coerced, self.api)
         except ApiError as error:
             raise RequestError([error]) from None
         assert prepared.document is not None

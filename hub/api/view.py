@@ -93,13 +93,10 @@ class GraphQLView:
             return self._plain(
                 406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", {"Vary": "Accept"}
             )
-        try:
-            params = await self._params(request)
-        except HttpError as error:
-            return self._errors(error.status, [GraphQLError(str(error))], media, error.headers)
-
         db = RequestDB(self.engine)
         try:
+            # Authenticate first: without a token the answer is 401 whatever the
+            # body, and we do not read (up to max_body_bytes of) it for nothing.
             principal = await db.using(principal_from_bearer, request.headers.get("authorization"))
             if principal is None:
                 return self._errors(
@@ -108,6 +105,10 @@ class GraphQLView:
                     media,
                     {"WWW-Authenticate": 'Bearer realm="crmhub"'},
                 )
+            try:
+                params = await self._params(request)
+            except HttpError as error:
+                return self._errors(error.status, [GraphQLError(str(error))], media, error.headers)
             return await self._execute(request, params, media, principal, db)
         finally:
             await db.close()
@@ -117,6 +118,8 @@ class GraphQLView:
     ) -> Response:
         executor = self.executor
         prepared = executor.prepare(params["query"])
+        # A request that cannot run: 400 under graphql-response+json; the legacy
+        # application/json answers 200 to every well-formed request (the spec).
         request_status = 400 if media == GRAPHQL_RESPONSE else 200
         if request.method == "GET" and prepared.document is not None:
             # Refused before validation: a GET never changes anything, valid or not.
@@ -135,15 +138,13 @@ class GraphQLView:
                 prepared, operation, params["variables"], params["operationName"], context
             )
         except RequestError as error:
-            if prepared.parse_failed and media == JSON:
-                request_status = 400
+            # Parse, validation, variable and limit errors alike: the request never ran.
             return self._errors(request_status, error.errors, media)
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [public_error(e, self.settings.debug) for e in result.errors]
-        if result.data is None and result.errors and media == GRAPHQL_RESPONSE:
-            # Variables that did not coerce: execution never started.
-            return self._respond(400, body, media)
+        # Execution started, so this is a GraphQL response even if a field error
+        # nulled all of `data`: 200 under either media type.
         body["data"] = result.data
         body["extensions"] = {"cost": {"estimated": cost, "limit": self.settings.api.max_cost}}
         return self._respond(200, body, media)
