@@ -32,7 +32,11 @@ class Sorts:
             for direction in ("ASC", "DESC")
         }
         self.default = f"{default[0]}_{default[1]}"
-        enum = graphene.Enum(f"{type_name}OrderField", [(f, f) for f in fields])
+        enum = graphene.Enum(
+            f"{type_name}OrderField",
+            [(f, f) for f in fields],
+            description=f"What {type_name} rows can be sorted by.",
+        )
         self.input = type(
             f"{type_name}Order",
             (graphene.InputObjectType,),
