@@ -44,6 +44,16 @@ class RequestDB:
         async with self._lock:
             return await fn(await self._connection(), *args)
 
+    async def transaction(self, fn: Any, *args: Any) -> Any:
+        """Run ``fn(connection, *args)`` in its own transaction, committed when it returns."""
+        async with self._lock:
+            conn = await self._connection()
+            if conn.in_transaction():
+                # Reads so far ran in an implicit transaction; the write starts afresh.
+                await conn.commit()
+            async with conn.begin():
+                return await fn(conn, *args)
+
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
             self._conn = await self._engine.connect()
@@ -62,6 +72,10 @@ class RequestContext:
         self.db = db
         self.settings = settings
         self._loaders: dict[Any, Any] = {}
+
+    def forget_loaded(self) -> None:
+        """Drop every loader's cache: after a write, reads must see the new rows."""
+        self._loaders.clear()
 
     def loader(self, cls: type[L], *key: Any) -> L:
         """The request's single instance of a DataLoader class (per extra key, e.g. page arguments)."""

@@ -6,7 +6,7 @@ import graphene
 
 from hub.api.cases.types import Case
 from hub.api.core.node import NodeQuery
-from hub.api.customers.schema import CustomerQueries
+from hub.api.customers.schema import CustomerMutations, CustomerQueries
 from hub.api.feedback.types import Feedback
 from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
@@ -16,4 +16,8 @@ class Query(CustomerQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 
-schema = graphene.Schema(query=Query, types=[Case, Feedback, Interaction, Order])
+class Mutation(CustomerMutations, graphene.ObjectType):
+    """Every change goes through here; each payload carries typed `errors`."""
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order])

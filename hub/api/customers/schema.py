@@ -13,6 +13,7 @@ from hub.api.core.connections import Sorts
 from hub.api.core.fields import Field
 from hub.api.core.node import load_node
 from hub.api.core.pagination import PageRequest, page_arguments
+from hub.api.customers.mutations.customer_tag import CustomerTag, CustomerUntag
 from hub.api.customers.filters import CustomerFilter, customer_filters
 from hub.api.customers.types import CustomerConnection
 from hub.models import Customer as CustomerModel
@@ -68,3 +69,8 @@ class CustomerQueries(graphene.ObjectType):
         scopes=[Scope.CUSTOMERS_READ],
         description="One customer by global id; null when it does not exist or is not visible.",
     )
+
+
+class CustomerMutations(graphene.ObjectType):
+    customer_tag = CustomerTag.Field()
+    customer_untag = CustomerUntag.Field()

@@ -1,0 +1,118 @@
+"""customerTag and customerUntag: add or remove tags, one statement each, version bumped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphene
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.access.rows import customer_rows
+from hub.access.scopes import Scope
+from hub.api.core.ids import expect_global_id
+from hub.api.core.mutations import Mutation, UserError
+from hub.api.customers.dataloaders import CustomerByIdLoader
+from hub.api.customers.errors import CustomerError, CustomerErrorCode
+from hub.models import Customer, utcnow
+from hub.models import CustomerTag as CustomerTagRow
+from hub.models.enums import CustomerStatus
+
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 100
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    cleaned = sorted({t.strip() for t in tags})
+    if not cleaned or "" in cleaned:
+        raise UserError(CustomerErrorCode.INVALID, "Tags must be non-empty text.", "tags")
+    if len(cleaned) > MAX_TAGS:
+        raise UserError(CustomerErrorCode.TOO_MANY, f"At most {MAX_TAGS} tags at once.", "tags")
+    long = [t for t in cleaned if len(t) > MAX_TAG_LENGTH]
+    if long:
+        raise UserError(
+            CustomerErrorCode.INVALID,
+            f"Tags are at most {MAX_TAG_LENGTH} characters; {long[0][:20]!r}... is longer.",
+            "tags",
+        )
+    return cleaned
+
+
+async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[str], add: bool) -> Any:
+    try:
+        id_ = expect_global_id(customer_id, "Customer")
+    except Exception:  # noqa: BLE001 - a bad id is the caller's to fix
+        raise UserError(CustomerErrorCode.INVALID, f"{customer_id!r} is not a customer id.", "customerId") from None
+    wanted = clean_tags(tags)
+    ctx = info.context
+
+    async def write(conn: Any) -> bool:
+        visible = await conn.scalar(
+            select(Customer.id).where(
+                Customer.id == id_,
+                Customer.status == CustomerStatus.ACTIVE,
+                *customer_rows(ctx.principal),
+            )
+        )
+        if visible is None:
+            return False
+        if add:
+            now = utcnow()
+            rows = [{"customer_id": id_, "tag": t, "created_at": now} for t in wanted]
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            stmt = insert(CustomerTagRow).on_conflict_do_nothing().returning(CustomerTagRow.tag)
+            changed = (await conn.execute(stmt, rows)).all()
+        else:
+            stmt = delete(CustomerTagRow).where(
+                CustomerTagRow.customer_id == id_, CustomerTagRow.tag.in_(wanted)
+            )
+            changed = (await conn.execute(stmt.returning(CustomerTagRow.tag))).all()
+        if changed:
+            await conn.execute(
+                update(Customer)
+                .where(Customer.id == id_)
+                .values(version=Customer.version + 1, updated_at=utcnow())
+            )
+        return True
+
+    if not await ctx.db.transaction(write):
+        # Hidden and missing answer alike: a partner learns nothing from the difference.
+        raise UserError(CustomerErrorCode.NOT_FOUND, "No such customer.", "customerId")
+    ctx.forget_loaded()
+    return await ctx.loader(CustomerByIdLoader).load(id_)
+
+
+class CustomerTag(Mutation):
+    """Add tags to a customer; tags it already has are left as they are."""
+
+    class Meta:
+        scopes = (Scope.CUSTOMERS_WRITE,)
+        error_type = CustomerError
+
+    class Arguments:
+        customer_id = graphene.ID(required=True)
+        tags = graphene.List(graphene.NonNull(graphene.String), required=True)
+
+    customer = graphene.Field("hub.api.customers.types.Customer")
+
+    @classmethod
+    async def perform(cls, info: graphene.ResolveInfo, customer_id: str, tags: list[str]) -> Any:
+        return cls(customer=await change_tags(info, customer_id, tags, add=True), errors=[])
+
+
+class CustomerUntag(Mutation):
+    """Remove tags from a customer; tags it does not have are ignored."""
+
+    class Meta:
+        scopes = (Scope.CUSTOMERS_WRITE,)
+        error_type = CustomerError
+
+    class Arguments:
+        customer_id = graphene.ID(required=True)
+        tags = graphene.List(graphene.NonNull(graphene.String), required=True)
+
+    customer = graphene.Field("hub.api.customers.types.Customer")
+
+    @classmethod
+    async def perform(cls, info: graphene.ResolveInfo, customer_id: str, tags: list[str]) -> Any:
+        return cls(customer=await change_tags(info, customer_id, tags, add=False), errors=[])
