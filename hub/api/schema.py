@@ -8,6 +8,7 @@ from hub.api.cases.types import Case
 from hub.api.core.node import NodeQuery
 from hub.api.customers.schema import CustomerMutations, CustomerQueries
 from hub.api.feedback.types import Feedback
+from hub.api.interactions.schema import InteractionMutations
 from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
 
@@ -16,7 +17,7 @@ class Query(CustomerQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 
-class Mutation(CustomerMutations, graphene.ObjectType):
+class Mutation(CustomerMutations, InteractionMutations, graphene.ObjectType):
     """Every change goes through here; each payload carries typed `errors`."""
 
 

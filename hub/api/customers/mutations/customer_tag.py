@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.access.rows import customer_rows
 from hub.access.scopes import Scope
+from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError
 from hub.api.customers.dataloaders import CustomerByIdLoader
@@ -41,7 +42,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[str], add: bool) -> Any:
     try:
         id_ = expect_global_id(customer_id, "Customer")
-    except Exception:  # noqa: BLE001 - a bad id is the caller's to fix
+    except ApiError:
         raise UserError(CustomerErrorCode.INVALID, f"{customer_id!r} is not a customer id.", "customerId") from None
     wanted = clean_tags(tags)
     ctx = info.context

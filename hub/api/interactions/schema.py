@@ -1,0 +1,11 @@
+"""Root fields of the interactions domain."""
+
+from __future__ import annotations
+
+import graphene
+
+from hub.api.interactions.mutations.interaction_log import InteractionLog
+
+
+class InteractionMutations(graphene.ObjectType):
+    interaction_log = InteractionLog.Field()
