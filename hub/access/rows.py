@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
 
 from hub.access.principal import Principal
 
@@ -19,3 +22,18 @@ def customer_rows(principal: Principal) -> list[ColumnElement[bool]]:
     if principal.is_partner:
         return [Customer.id.is_(None)]
     return []
+
+
+async def customer_is_writable(conn: Any, principal: Principal, customer_id: uuid.UUID) -> bool:
+    """Whether this caller may change this customer: it exists, is active, and is visible to them."""
+    from hub.models import Customer
+    from hub.models.enums import CustomerStatus
+
+    found = await conn.scalar(
+        select(Customer.id).where(
+            Customer.id == customer_id,
+            Customer.status == CustomerStatus.ACTIVE,
+            *customer_rows(principal),
+        )
+    )
+    return found is not None

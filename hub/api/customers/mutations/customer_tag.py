@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import graphene
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hub.access.rows import customer_rows
+from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
@@ -17,7 +17,6 @@ from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.customers.errors import CustomerError, CustomerErrorCode
 from hub.models import Customer, utcnow
 from hub.models import CustomerTag as CustomerTagRow
-from hub.models.enums import CustomerStatus
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
@@ -48,14 +47,7 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
     ctx = info.context
 
     async def write(conn: Any) -> bool:
-        visible = await conn.scalar(
-            select(Customer.id).where(
-                Customer.id == id_,
-                Customer.status == CustomerStatus.ACTIVE,
-                *customer_rows(ctx.principal),
-            )
-        )
-        if visible is None:
+        if not await customer_is_writable(conn, ctx.principal, id_):
             return False
         if add:
             now = utcnow()
@@ -86,6 +78,8 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
 class CustomerTag(Mutation):
     """Add tags to a customer; tags it already has are left as they are."""
 
+    adds: ClassVar[bool] = True
+
     class Meta:
         scopes = (Scope.CUSTOMERS_WRITE,)
         error_type = CustomerError
@@ -98,22 +92,14 @@ class CustomerTag(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, customer_id: str, tags: list[str]) -> Any:
-        return cls(customer=await change_tags(info, customer_id, tags, add=True), errors=[])
+        return cls(customer=await change_tags(info, customer_id, tags, add=cls.adds), errors=[])
 
 
-class CustomerUntag(Mutation):
+class CustomerUntag(CustomerTag):
     """Remove tags from a customer; tags it does not have are ignored."""
 
+    adds: ClassVar[bool] = False
+
     class Meta:
         scopes = (Scope.CUSTOMERS_WRITE,)
         error_type = CustomerError
-
-    class Arguments:
-        customer_id = graphene.ID(required=True)
-        tags = graphene.List(graphene.NonNull(graphene.String), required=True)
-
-    customer = graphene.Field("hub.api.customers.types.Customer")
-
-    @classmethod
-    async def perform(cls, info: graphene.ResolveInfo, customer_id: str, tags: list[str]) -> Any:
-        return cls(customer=await change_tags(info, customer_id, tags, add=False), errors=[])

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import graphene
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
-from hub.access.rows import customer_rows
+from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.enums import ChannelEnum, DirectionEnum
 from hub.api.core.errors import ApiError
@@ -18,7 +18,7 @@ from hub.api.core.mutations import Mutation, UserError, error_type
 from hub.api.core.scalars import DateTime
 from hub.api.interactions.types import InteractionByIdLoader
 from hub.models import Customer, Interaction, new_id, utcnow
-from hub.models.enums import CustomerStatus, InteractionKind
+from hub.models.enums import InteractionKind
 
 
 class InteractionErrorCode(enum.Enum):
@@ -88,14 +88,7 @@ class InteractionLog(Mutation):
         interaction_id = new_id()
 
         async def write(conn: Any) -> bool:
-            visible = await conn.scalar(
-                select(Customer.id).where(
-                    Customer.id == customer_id,
-                    Customer.status == CustomerStatus.ACTIVE,
-                    *customer_rows(ctx.principal),
-                )
-            )
-            if visible is None:
+            if not await customer_is_writable(conn, ctx.principal, customer_id):
                 return False
             await conn.execute(
                 insert(Interaction).values(
