@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -64,6 +66,16 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     auth: AuthSettings = AuthSettings()
     demo: DemoSettings = DemoSettings()
+    # Fernet keys for connection credentials, newest first: CRMHUB_SECRET_KEYS="new,old".
+    # Empty: an embedded hub generates var/secret.key once (connectors/base/credentials.py).
+    secret_keys: Annotated[list[str], NoDecode, Field(repr=False)] = []
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

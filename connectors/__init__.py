@@ -1,0 +1,9 @@
+"""crmhub's connectors: the framework in ``connectors.base``, one package per platform.
+
+Connectors are found through the ``crmhub.connectors`` entry-point group, so
+third-party packages plug in the same way as the ones shipped here.
+"""
+
+# The framework's public names, re-exported.
+from connectors.base import *
+from connectors.base import __all__ as __all__

@@ -1,0 +1,146 @@
+"""A connector declares a platform: its config, its streams, its session, its write-back actions.
+
+    class Shopify(Connector):
+        name, title = "shopify", "Shopify"
+        config_model = ShopifyConfig
+        credentials_model = ShopifyCredentials
+        base_url = "https://{shop}.myshopify.com/admin/api/2025-04"
+        rate_limit = (2, 1.0)
+        streams = [Customers, Orders]
+
+        def auth(self, config, credentials, on_credentials_change):
+            return ApiKeyAuth(credentials.access_token, header="X-Shopify-Access-Token")
+
+A write action is a name, a pydantic input model and a function of the
+session and the validated input; ``run_action`` executes it inside the
+session's idempotency key so a retried write is applied once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from connectors.base.budget import RateBudget
+from connectors.base.errors import ConnectorError, CredentialsError, SignatureError
+from connectors.base.http import DEFAULT_TIMEOUTS, HttpSession, Timeouts
+from connectors.base.policy import Action, RetryPolicy
+from connectors.base.stream import Stream
+
+
+class NoConfig(BaseModel):
+    """A connector that needs no configuration."""
+
+
+@dataclass(frozen=True)
+class WriteAction:
+    """A declared write-back: ``run(session, input)`` with ``input`` an ``input_model``."""
+
+    name: str
+    input_model: type[BaseModel]
+    run: Callable[[HttpSession, Any], Any]
+    description: str = ""
+
+
+class Connector:
+    """The base of every connector; subclasses declare, the base builds sessions and streams."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]] = NoConfig
+    credentials_model: ClassVar[type[BaseModel] | None] = None
+    streams: ClassVar[Sequence[type[Stream]]] = ()
+    write_actions: ClassVar[Sequence[WriteAction]] = ()
+    base_url: ClassVar[str] = ""  # may name config fields: "https://{shop}.myshopify.com/…"
+    headers: ClassVar[Mapping[str, str]] = {}
+    error_mapping: ClassVar[Mapping[int, Action]] = {}
+    rate_limit: ClassVar[tuple[int, float] | None] = None  # (requests, per seconds)
+    timeout: ClassVar[Timeouts] = DEFAULT_TIMEOUTS
+    retry: ClassVar[RetryPolicy] = RetryPolicy()
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        return cls.config_model.model_json_schema()
+
+    @classmethod
+    def credentials_schema(cls) -> dict[str, Any] | None:
+        return cls.credentials_model.model_json_schema() if cls.credentials_model else None
+
+    def parse_config(self, config: BaseModel | Mapping[str, Any]) -> BaseModel:
+        if isinstance(config, self.config_model):
+            return config
+        return self.config_model.model_validate(dict(config))
+
+    def parse_credentials(self, credentials: BaseModel | Mapping[str, Any] | None) -> Any:
+        if self.credentials_model is None or isinstance(credentials, self.credentials_model):
+            return credentials
+        try:
+            return self.credentials_model.model_validate(dict(credentials or {}))
+        except ValidationError as error:
+            # pydantic's message quotes the input, which here is a secret: name the fields only.
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
+            raise CredentialsError(f"{self.name} credentials are invalid: {fields}") from None
+
+    def auth(
+        self,
+        config: BaseModel,
+        credentials: Any,
+        on_credentials_change: Callable[[dict[str, Any]], None] | None,
+    ) -> requests.auth.AuthBase | None:
+        """The request signer; OAuth ones pass new credentials to ``on_credentials_change``."""
+        return None
+
+    def token_expired(self, response: requests.Response) -> bool:
+        """A provider's own expired-token signal beyond 401 (Facebook: error code 190)."""
+        return False
+
+    def session(
+        self,
+        config: BaseModel | Mapping[str, Any],
+        credentials: BaseModel | Mapping[str, Any] | None,
+        *,
+        on_credentials_change: Callable[[dict[str, Any]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> HttpSession:
+        """The connection's one HTTP session (one per connection, so one rate budget)."""
+        config = self.parse_config(config)
+        credentials = self.parse_credentials(credentials)
+        budget = RateBudget(*self.rate_limit, clock=clock, sleep=sleep) if self.rate_limit else None
+        return HttpSession(
+            self.base_url.format(**config.model_dump()),
+            headers=self.headers,
+            auth=self.auth(config, credentials, on_credentials_change),
+            timeout=self.timeout,
+            retry=self.retry,
+            error_mapping=self.error_mapping,
+            auth_expired=self.token_expired,
+            budget=budget,
+            sleep=sleep,
+        )
+
+    def stream(self, name: str, config: BaseModel | Mapping[str, Any]) -> Stream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream(self.parse_config(config))
+        raise ConnectorError(f"{self.name} has no stream {name!r}")
+
+    def run_action(
+        self, session: HttpSession, name: str, data: Mapping[str, Any], idempotency_key: str
+    ) -> Any:
+        """Validate ``data`` and run the write action ``name`` under ``idempotency_key``."""
+        action = next((a for a in self.write_actions if a.name == name), None)
+        if action is None:
+            raise ConnectorError(f"{self.name} has no write action {name!r}")
+        payload = action.input_model.model_validate(dict(data))
+        with session.idempotency(idempotency_key):
+            return action.run(session, payload)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> None:
+        """Raise SignatureError unless the delivery is the platform's (see ``webhooks``)."""
+        raise SignatureError(f"{self.title} does not send webhooks")

@@ -1,0 +1,74 @@
+"""Webhook signature checks: HMAC over the raw body, compared in constant time.
+
+``verify_hmac`` covers the table in API_FACTS §9: Shopify and WooCommerce
+(base64), Meta (``sha256=`` + hex), X (``sha256=`` + base64), LinkedIn (hex).
+Always verify the raw request bytes, before any JSON parsing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from typing import Literal
+
+from connectors.base.credentials import Secret, reveal
+from connectors.base.errors import SignatureError
+
+Encoding = Literal["hex", "base64"]
+
+
+def _digest(secret: str | bytes | Secret, message: bytes, digest: str) -> bytes:
+    key = secret if isinstance(secret, bytes) else reveal(secret).encode()
+    return hmac.new(key, message, getattr(hashlib, digest)).digest()
+
+
+def hmac_hex(secret: str | bytes | Secret, body: bytes, digest: str = "sha256") -> str:
+    return _digest(secret, body, digest).hex()
+
+
+def hmac_base64(secret: str | bytes | Secret, body: bytes, digest: str = "sha256") -> str:
+    return base64.b64encode(_digest(secret, body, digest)).decode("ascii")
+
+
+def verify_hmac(
+    secret: str | bytes | Secret,
+    body: bytes,
+    signature: str | None,
+    encoding: Encoding = "hex",
+    prefix: str | None = None,
+    digest: str = "sha256",
+) -> None:
+    """Raise SignatureError unless ``signature`` signs ``body``; ``prefix`` is e.g. "sha256="."""
+    if not signature:
+        raise SignatureError("missing signature")
+    signature = signature.strip()
+    if prefix is not None:
+        if not signature.startswith(prefix):
+            raise SignatureError(f"signature lacks the {prefix!r} prefix")
+        signature = signature[len(prefix) :]
+    if encoding == "hex":
+        expected, signature = hmac_hex(secret, body, digest), signature.lower()
+    elif encoding == "base64":
+        expected = hmac_base64(secret, body, digest)
+    else:
+        raise ValueError(f"unknown signature encoding {encoding!r}")
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        raise SignatureError("signature does not match")
+
+
+def check_timestamp(
+    timestamp: str | float | None, tolerance: float = 300, now: float | None = None
+) -> None:
+    """Raise SignatureError unless ``timestamp`` (Unix seconds) is within ``tolerance`` of now.
+
+    Replays of an old, validly signed delivery are refused this way.
+    """
+    try:
+        sent = float(timestamp)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SignatureError("missing or malformed timestamp") from None
+    now = time.time() if now is None else now
+    if abs(now - sent) > tolerance:
+        raise SignatureError("timestamp outside the tolerance window")
