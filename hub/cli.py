@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hub.cli_connectors import connectors_app
 from hub.settings import PROJECT_ROOT, get_settings
 
 app = typer.Typer(help="crmhub: one customer model, one GraphQL endpoint.", no_args_is_help=True)
@@ -21,6 +22,7 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(clients_app, name="clients")
 app.add_typer(schema_app, name="schema")
+app.add_typer(connectors_app, name="connectors")
 
 out = Console()
 err = Console(stderr=True)
