@@ -6,6 +6,7 @@ from hub.models.commerce import Order, OrderLine
 from hub.models.customers import Address, ContactPoint, Customer, CustomerTag
 from hub.models.engagement import Case, CaseComment, Consent, Feedback, Interaction
 from hub.models.sources import Connection, SourceRecord
+from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
 
 __all__ = [
     "Address",
@@ -17,7 +18,9 @@ __all__ = [
     "ContactPoint",
     "Customer",
     "CustomerTag",
+    "DeadLetter",
     "Feedback",
+    "InboundEvent",
     "Interaction",
     "OAuthClient",
     "OAuthToken",
@@ -25,6 +28,8 @@ __all__ = [
     "OrderLine",
     "Partner",
     "SourceRecord",
+    "StreamState",
+    "SyncRun",
     "User",
     "new_id",
     "utcnow",

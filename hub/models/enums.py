@@ -156,3 +156,11 @@ class UserRole(enum.StrEnum):
 class ClientKind(enum.StrEnum):
     INTERNAL = "INTERNAL"
     PARTNER = "PARTNER"
+
+
+class SyncRunStatus(enum.StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    # Finished, but some records went to the dead-letter table.
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"

@@ -53,6 +53,9 @@ class SourceRecord(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last full-refresh run that saw this record; whatever it did not see is tombstoned.
+    # No foreign key: a marker, not a relation (runs may be pruned, SQLite adds it in place).
+    last_seen_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     __table_args__ = (
         UniqueConstraint("connection_id", "object_type", "external_id"),

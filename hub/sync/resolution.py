@@ -1,0 +1,126 @@
+"""Which customer a newly seen person is: the hook where identity resolution plugs into sync.
+
+The writer asks a ``CustomerResolver`` only for a source identity it has not
+linked yet; a linked identity keeps its customer. The default resolver applies
+the deterministic rule of DESIGN §5 (same normalised e-mail, else same phone);
+the probabilistic pipeline replaces it by passing another resolver.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Uuid, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.models import Base, ContactPoint, Customer, CustomerTag
+from hub.models.enums import ContactPointKind, CustomerStatus
+from hub.sync import contact_points
+from hub.sync.records import PersonData
+
+customers = Customer.__table__
+points_t = ContactPoint.__table__
+
+# Two steps rather than one join: with a join, SQLite (which keeps no statistics) walks
+# every ACTIVE customer in created_at order instead of looking the values up.
+_HOLDERS = select(points_t.c.kind, points_t.c.customer_id).where(
+    or_(
+        (points_t.c.kind == ContactPointKind.EMAIL)
+        & points_t.c.normalised_value.in_(bindparam("emails", expanding=True)),
+        (points_t.c.kind == ContactPointKind.PHONE)
+        & points_t.c.normalised_value.in_(bindparam("phones", expanding=True)),
+    )
+)
+_ACTIVE_OLDEST_FIRST = (
+    select(customers.c.id)
+    .where(customers.c.id.in_(bindparam("ids", expanding=True)),
+           customers.c.status == CustomerStatus.ACTIVE)
+    .order_by(customers.c.created_at, customers.c.id)
+)
+
+
+@dataclass(frozen=True)
+class SourceIdentity:
+    """Which external record is being written: (connection, object type, external id)."""
+
+    connection_id: uuid.UUID
+    object_type: str
+    external_id: str
+    # The SourceRecord's id once it has one (a record being created may not be stored yet).
+    id: uuid.UUID | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {"connection_id": self.connection_id, "object_type": self.object_type,
+                "external_id": self.external_id}
+
+    params = columns
+
+    def with_id(self, record_id: uuid.UUID) -> SourceIdentity:
+        return SourceIdentity(self.connection_id, self.object_type, self.external_id, record_id)
+
+
+class CustomerResolver(Protocol):
+    def resolve_customer(
+        self, session: Session, person: PersonData, source: SourceIdentity
+    ) -> uuid.UUID | None:
+        """The id of the existing customer this person is, or None to create a new one."""
+
+
+class MatchByEmailOrPhone:
+    """An ACTIVE customer with the same normalised e-mail, else the same phone; oldest wins."""
+
+    def resolve_customer(
+        self, session: Session, person: PersonData, source: SourceIdentity
+    ) -> uuid.UUID | None:
+        points = contact_points.usable(person)
+        emails = sorted({p.value for p in points if p.data.kind is ContactPointKind.EMAIL})
+        phones = sorted({p.value for p in points if p.data.kind is ContactPointKind.PHONE})
+        if not emails and not phones:
+            return None
+        holders = session.execute(_HOLDERS, {"emails": emails, "phones": phones}).all()
+        if not holders:
+            return None
+        ids = sorted({customer_id for _, customer_id in holders}, key=str)
+        active = session.scalars(_ACTIVE_OLDEST_FIRST, {"ids": ids}).all()
+        # An e-mail is the stronger signal: a shared family phone must not win over it.
+        for kind in (ContactPointKind.EMAIL, ContactPointKind.PHONE):
+            holding = {customer_id for held, customer_id in holders if held is kind}
+            for customer_id in active:
+                if customer_id in holding:
+                    return customer_id
+        return None
+
+
+def absorb_placeholder(session: Session, placeholder_id: uuid.UUID, into_id: uuid.UUID) -> None:
+    """Move everything of a placeholder customer to the customer it turned out to be.
+
+    A placeholder is created when a record names a person the hub has not seen
+    yet (an order's ``person_ref``); when that person arrives and matches an
+    existing customer, the placeholder is retired as MERGED into it, so old ids
+    keep resolving.
+    """
+    for table in Base.metadata.sorted_tables:
+        column = table.c.get("customer_id")
+        if column is None or table.name == CustomerTag.__tablename__:
+            continue
+        if not any(fk.column.table.name == "customers" for fk in column.foreign_keys):
+            continue
+        session.execute(update(table).where(column == placeholder_id).values(customer_id=into_id))
+    tags = CustomerTag.__table__
+    kept = select(tags.c.tag).where(tags.c.customer_id == into_id)
+    session.execute(
+        insert(tags).from_select(
+            ["customer_id", "tag", "created_at"],
+            select(literal(into_id, Uuid), tags.c.tag, tags.c.created_at).where(
+                tags.c.customer_id == placeholder_id, tags.c.tag.not_in(kept)
+            ),
+        )
+    )
+    session.execute(delete(tags).where(tags.c.customer_id == placeholder_id))
+    session.execute(
+        update(customers).where(customers.c.id == placeholder_id)
+        .values(status=CustomerStatus.MERGED, merged_into_id=into_id,
+                version=customers.c.version + 1)
+    )

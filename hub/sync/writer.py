@@ -1,0 +1,245 @@
+"""The one place where mapped records become canonical rows.
+
+``CanonicalWriter.write`` upserts the source identity (connection, object
+type, external id) and, when the record changed, the canonical parts it
+carries. The rules that make syncs idempotent and safe to replay:
+
+- the payload is stored with the SHA-256 of its canonical JSON; a record whose
+  hash is unchanged writes nothing at all (not even ``last_seen_at``: a full
+  refresh stamps what it saw separately) and counts as UNCHANGED;
+- a record older than the stored one (``source_updated_at``) is not applied;
+- a deletion is a tombstone: ``deleted_at`` is set, the canonical parts stay
+  for audit, and a later, newer record brings the identity back;
+- a record naming a person the hub has not seen (``person_ref``) links to a
+  placeholder customer under that identity, filled in when the person arrives.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from hub.models import Customer, SourceRecord, new_id
+from hub.models.enums import CustomerStatus
+from hub.sync import activity, contact_points, people
+from hub.sync.records import MappingError, PersonData, SourceRecordData
+from hub.sync.resolution import (
+    CustomerResolver,
+    MatchByEmailOrPhone,
+    SourceIdentity,
+    absorb_placeholder,
+)
+
+sources = SourceRecord.__table__
+customers = Customer.__table__
+
+# The hash of a placeholder identity: named by another record, never received itself.
+PLACEHOLDER_HASH = ""
+
+_INSERT_SOURCE = insert(sources)
+_SOURCE = select(sources).where(
+    sources.c.connection_id == bindparam("connection_id"),
+    sources.c.object_type == bindparam("object_type"),
+    sources.c.external_id == bindparam("external_id"),
+)
+_MERGED_INTO = select(customers.c.status, customers.c.merged_into_id).where(
+    customers.c.id == bindparam("id")
+)
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    UNCHANGED = "UNCHANGED"
+    DELETED = "DELETED"
+
+
+def canonical_json(payload: Any) -> bytes:
+    """Sorted keys, no spaces, dates and decimals as text: equal payloads give equal bytes."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+                        default=str)
+
+
+def payload_hash(payload: Any) -> str:
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def json_safe(payload: Any) -> Any:
+    """The payload as it is stored and hashed: plain JSON values only."""
+    return orjson.loads(canonical_json(payload))
+
+
+class CanonicalWriter:
+    def __init__(self, resolver: CustomerResolver | None = None) -> None:
+        self.resolver: CustomerResolver = resolver or MatchByEmailOrPhone()
+
+    def write(self, session: Session, connection_id: uuid.UUID, rec: SourceRecordData,
+              now: datetime) -> Outcome:
+        _check_aware(rec)
+        payload = json_safe(rec.payload)
+        digest = payload_hash(payload)
+        identity = SourceIdentity(connection_id, rec.object_type, rec.external_id)
+        # Core statements on the session's connection, in program order (see people.py).
+        db = session.connection()
+        stored = db.execute(_SOURCE, identity.params()).one_or_none()
+        if stored is None:
+            values = {
+                "id": new_id(), **identity.columns(), "customer_id": None, "payload": payload,
+                "payload_hash": digest, "source_updated_at": rec.source_updated_at,
+                "first_seen_at": now, "last_seen_at": now, "deleted_at": None,
+            }
+            if rec.deleted:
+                # Kept so that an older copy arriving later cannot bring the record back.
+                db.execute(_INSERT_SOURCE, {**values, "deleted_at": now})
+                return Outcome.DELETED
+            self._write(session, identity.with_id(values["id"]), None, values, rec, now)
+            return Outcome.CREATED
+
+        if _older(rec.source_updated_at, stored.source_updated_at):
+            return Outcome.UNCHANGED
+        newer = {"source_updated_at": rec.source_updated_at} if rec.source_updated_at else {}
+        if rec.deleted:
+            if stored.deleted_at is not None:
+                return Outcome.UNCHANGED
+            db.execute(update(sources).where(sources.c.id == stored.id)
+                       .values(deleted_at=now, last_seen_at=now, **newer))
+            return Outcome.DELETED
+        if stored.deleted_at is None and stored.payload_hash == digest:
+            return Outcome.UNCHANGED
+
+        values = {"payload": payload, "payload_hash": digest, "last_seen_at": now,
+                  "deleted_at": None, **newer}
+        self._write(session, identity.with_id(stored.id), stored, values, rec, now)
+        # A placeholder only knew the id: this is the first time the record itself is stored.
+        return Outcome.CREATED if stored.payload_hash == PLACEHOLDER_HASH else Outcome.UPDATED
+
+    def _write(self, session: Session, identity: SourceIdentity, stored: Row[Any] | None,
+               values: dict[str, Any], rec: SourceRecordData, now: datetime) -> None:
+        """Write the source record (``values``; ``stored`` is None when it is new) and its parts.
+
+        The customer is settled first, then the source record, then the parts that
+        point at both: statements run in this order, so foreign keys always hold.
+        """
+        db = session.connection()
+        first_write = stored is None
+        customer_id = stored.customer_id if stored is not None else None
+        if rec.person_ref is not None:
+            customer_id = self._customer_of_ref(session, identity.connection_id,
+                                                rec.person_ref, now)
+        customer, fresh, points = None, False, []
+        if rec.person is not None:
+            points = contact_points.usable(rec.person)
+            was_placeholder = stored is not None and stored.payload_hash == PLACEHOLDER_HASH
+            customer_id = self._customer_for_person(
+                session, identity, rec.person, customer_id,
+                follow_ref=rec.person_ref is not None, was_placeholder=was_placeholder,
+            )
+            if customer_id is None:
+                customer, fresh = people.insert_customer(db, now, rec.person, points), True
+                customer_id = customer["id"]
+            else:
+                customer = people.load_customer(db, customer_id)
+        if first_write:
+            db.execute(_INSERT_SOURCE, {**values, "customer_id": customer_id})
+        else:
+            if customer_id != stored.customer_id:
+                values["customer_id"] = customer_id
+            db.execute(update(sources).where(sources.c.id == identity.id).values(**values))
+
+        if customer is not None and customer["status"] is not CustomerStatus.ERASED:
+            people.apply_person(db, customer, identity.id, rec.person, points, now,
+                                first_write=first_write, fresh=fresh)
+        if rec.order is not None:
+            activity.write_order(db, identity.id, rec.order, customer_id,
+                                 rec.source_updated_at or now, first_write)
+        if rec.interaction is not None:
+            activity.write_interaction(db, identity.id, rec.interaction,
+                                       _required(customer_id, rec), first_write)
+        if rec.feedback is not None:
+            activity.write_feedback(db, identity.id, rec.feedback,
+                                    _required(customer_id, rec), first_write)
+
+    def _customer_for_person(self, session: Session, identity: SourceIdentity,
+                             person: PersonData, linked: uuid.UUID | None, *,
+                             follow_ref: bool, was_placeholder: bool) -> uuid.UUID | None:
+        """The customer this person is, or None when they are new to the hub.
+
+        ``linked`` is the customer the record already belongs to (its own, or the
+        one its ``person_ref`` names): a linked identity keeps its customer, except
+        that a placeholder's may turn out to be someone the hub already knows.
+        """
+        if linked is not None and (follow_ref or not was_placeholder):
+            return _surviving(session, linked)
+        match = self.resolver.resolve_customer(session, person, identity)
+        if linked is None:
+            return None if match is None else _surviving(session, match)
+        if match is None or match == linked:
+            return _surviving(session, linked)
+        absorb_placeholder(session, linked, match)
+        return _surviving(session, match)
+
+    def _customer_of_ref(self, session: Session, connection_id: uuid.UUID,
+                         ref: tuple[str, str], now: datetime) -> uuid.UUID:
+        """The customer of the record a ``person_ref`` names, a placeholder if not seen yet."""
+        named = SourceIdentity(connection_id, *ref)
+        db = session.connection()
+        row = db.execute(_SOURCE, named.params()).one_or_none()
+        if row is not None and row.customer_id is not None:
+            return _surviving(session, row.customer_id)
+        customer_id = people.insert_customer(db, now)["id"]
+        if row is None:
+            db.execute(_INSERT_SOURCE, {
+                "id": new_id(), **named.columns(), "customer_id": customer_id, "payload": {},
+                "payload_hash": PLACEHOLDER_HASH, "first_seen_at": now, "last_seen_at": now,
+            })
+        else:
+            db.execute(update(sources).where(sources.c.id == row.id)
+                       .values(customer_id=customer_id))
+        return customer_id
+
+
+def _surviving(session: Session, customer_id: uuid.UUID) -> uuid.UUID:
+    """The customer itself, or the one it was merged into (followed to the end)."""
+    seen = set()
+    while customer_id not in seen:
+        seen.add(customer_id)
+        row = session.connection().execute(_MERGED_INTO, {"id": customer_id}).one()
+        if row.status is not CustomerStatus.MERGED or row.merged_into_id is None:
+            break
+        customer_id = row.merged_into_id
+    return customer_id
+
+
+def _required(customer_id: uuid.UUID | None, rec: SourceRecordData) -> uuid.UUID:
+    if customer_id is None:
+        raise MappingError(
+            f"{rec.object_type} {rec.external_id}: needs a person or a person_ref to belong to"
+        )
+    return customer_id
+
+
+def _older(incoming: datetime | None, stored: datetime | None) -> bool:
+    return incoming is not None and stored is not None and incoming < stored
+
+
+def _check_aware(rec: SourceRecordData) -> None:
+    stamps: list[tuple[str, datetime | None]] = [("source_updated_at", rec.source_updated_at)]
+    if rec.order is not None:
+        stamps += [("order.placed_at", rec.order.placed_at),
+                   ("order.cancelled_at", rec.order.cancelled_at)]
+    if rec.interaction is not None:
+        stamps.append(("interaction.occurred_at", rec.interaction.occurred_at))
+    if rec.feedback is not None:
+        stamps.append(("feedback.occurred_at", rec.feedback.occurred_at))
+    if rec.person is not None:
+        stamps += [("consent.recorded_at", c.recorded_at) for c in rec.person.consents]
+    for name, stamp in stamps:
+        if stamp is not None and stamp.tzinfo is None:
+            raise MappingError(f"{name} {stamp.isoformat()} has no time zone")
