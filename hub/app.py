@@ -14,6 +14,8 @@ from starlette.routing import Route
 from hub.api.executor import Executor
 from hub.api.schema import schema
 from hub.api.view import GraphQLView
+from hub.auth.bearer import bind_token_checks
+from hub.auth.pages import session_middleware
 from hub.auth.routes import oauth_routes
 from hub.auth.server import AuthState
 from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     executor = Executor(schema.graphql_schema, settings.api)
     graphql = GraphQLView(executor, settings, engine)
     auth = AuthState(settings, sync_session_factory(sync_engine))
+    bind_token_checks(engine, settings)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -54,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         *oauth_routes(auth),
     ]
-    app = Starlette(debug=False, routes=routes, lifespan=lifespan)
+    # The sign-in and consent pages keep the user in a signed cookie; the API never reads it.
+    middleware = [session_middleware(settings)]
+    app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sync_engine = sync_engine

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -38,9 +38,23 @@ class ApiSettings(BaseModel):
 
 class AuthSettings(BaseModel):
     issuer: str = "http://127.0.0.1:8000"
+    # The `aud` of JWT access tokens; empty means the issuer + "/graphql".
+    audience: str = ""
     access_token_ttl_seconds: int = Field(3600, ge=60)
+    # "jwt": RFC 9068 tokens signed with the hub's key (see `crmhub keys`); "opaque": random strings.
+    access_token_format: Literal["jwt", "opaque"] = "jwt"
+    signing_alg: Literal["RS256", "Ed25519"] = "RS256"
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=300)
+    authorization_code_ttl_seconds: int = Field(60, ge=10, le=600)
+    # Signs the login session cookie; empty means derived from the secret keys.
+    session_secret: SecretStr = SecretStr("")
+    session_max_age_seconds: int = Field(8 * 3600, ge=60)
     # Tests over plain http set this; production runs behind TLS.
     allow_insecure_transport: bool = False
+
+    @property
+    def token_audience(self) -> str:
+        return self.audience or self.issuer.rstrip("/") + "/graphql"
 
 
 class DemoSettings(BaseModel):
@@ -66,6 +80,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     auth: AuthSettings = AuthSettings()
     demo: DemoSettings = DemoSettings()
+    # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database.
+    redis_url: str | None = Field(None, repr=False)
     # Fernet keys for connection credentials, newest first: CRMHUB_SECRET_KEYS="new,old".
     # Empty: an embedded hub generates var/secret.key once (connectors/base/credentials.py).
     secret_keys: Annotated[list[str], NoDecode, Field(repr=False)] = []

@@ -32,8 +32,13 @@ def new_secret() -> str:
 
 
 def new_token() -> str:
-    """An opaque bearer access token: 256 random bits, URL-safe."""
+    """An opaque bearer access token, refresh token or authorization code: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
+
+
+def new_jti() -> str:
+    """A JWT id: 128 random bits, URL-safe; unique, not secret."""
+    return secrets.token_urlsafe(16)
 
 
 def hash_secret(secret: str) -> str:
