@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hub.cli_connectors import connectors_app
+from hub.cli_keys import keys_app
+from hub.cli_users import users_app
 from hub.settings import PROJECT_ROOT, get_settings
 
 app = typer.Typer(help="crmhub: one customer model, one GraphQL endpoint.", no_args_is_help=True)
@@ -23,6 +25,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(clients_app, name="clients")
 app.add_typer(schema_app, name="schema")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -73,7 +77,9 @@ def serve(
 
 @demo_app.command("seed")
 def demo_seed(
-    customers: Annotated[int, typer.Option(min=0, help="How many customers.")] = 1000,
+    customers: Annotated[
+        int | None, typer.Option(min=0, help="How many customers (default: [demo] customers).")
+    ] = None,
     if_empty: Annotated[bool, typer.Option(help="Do nothing when data exists.")] = False,
 ) -> None:
     """Fill the database with deterministic, realistic demo data."""
@@ -86,6 +92,7 @@ def demo_seed(
             out.print("database already has customers; demo data not added")
             return
         fail("the database already has customers; seed an empty database")
+    customers = get_settings().demo.customers if customers is None else customers
     with _progress() as progress:
         task = progress.add_task("seeding customers", total=customers)
         summary = seed(engine, customers, progress=lambda n: progress.advance(task, n))
@@ -136,6 +143,10 @@ def clients_create(
     name: Annotated[str, typer.Option(help="A name people recognise.")],
     scopes: Annotated[str, typer.Option(help='Space-separated, e.g. "customers:read orders:read".')],
     internal: Annotated[bool, typer.Option("--internal", help="A client of our own apps.")] = False,
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option("--redirect-uri", help="For the authorization-code flow; exact match, repeatable."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Create an OAuth client; its secret is shown once and stored only as a hash."""
@@ -150,10 +161,14 @@ def clients_create(
     try:
         with sync_session_factory(engine).begin() as session:
             client, secret = create_client(
-                session, name=name, kind=ClientKind.INTERNAL, scopes=scopes
+                session,
+                name=name,
+                kind=ClientKind.INTERNAL,
+                scopes=scopes,
+                redirect_uris=tuple(redirect_uri or ()),
             )
             client_id = client.client_id
-    except UnknownScopeError as error:
+    except (UnknownScopeError, ValueError) as error:
         fail(str(error))
     finally:
         engine.dispose()

@@ -58,10 +58,40 @@ class AuthSettings(BaseModel):
 
 
 class DemoSettings(BaseModel):
-    seed_on_start: bool = False
+    # How many customers `crmhub demo seed` makes unless told otherwise.
     customers: int = Field(1000, ge=0)
-    # Printed once at start-up so that GraphiQL can be used at once on a demo hub.
+    # The internal client whose tokens `crmhub demo token` prints.
     client_name: str = "demo"
+
+
+class JobsSettings(BaseModel):
+    """Where jobs run: in this process (embedded) or on Celery workers (docs/jobs.md)."""
+
+    # "" runs jobs in a thread pool of the serving process; redis://host:6379/0 or
+    # amqp://user:password@host:5672// sends them to `crmhub worker` processes.
+    broker_url: str = Field("", repr=False)
+    # The Celery queue of every job; give each hub sharing a broker its own.
+    queue: str = Field("crmhub", min_length=1)
+    # Embedded: threads running jobs, and how many may wait before enqueue refuses more.
+    embedded_workers: int = Field(2, ge=1)
+    embedded_queue_size: int = Field(100, ge=1)
+    # How often due syncs are looked for (the beat schedule, or the embedded ticker).
+    schedule_interval_seconds: float = Field(60, gt=0)
+    # Redis only: a task a killed worker held is redelivered after this long, so it must be
+    # longer than the longest sync (RabbitMQ redelivers as soon as the connection drops).
+    visibility_timeout_seconds: float = Field(3600, gt=0)
+    # A run still RUNNING after this long is taken as abandoned (its worker was killed):
+    # the scheduler stops waiting for it.
+    stale_run_minutes: int = Field(120, ge=1)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "amqp://", "amqps://",
+                                           "pyamqp://")):
+            raise ValueError('broker_url must be "" (embedded), redis://… or amqp://…')
+        return value
 
 
 class Settings(BaseSettings):
@@ -80,6 +110,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     auth: AuthSettings = AuthSettings()
     demo: DemoSettings = DemoSettings()
+    jobs: JobsSettings = JobsSettings()
     # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database.
     redis_url: str | None = Field(None, repr=False)
     # Fernet keys for connection credentials, newest first: CRMHUB_SECRET_KEYS="new,old".
