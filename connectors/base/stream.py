@@ -14,14 +14,26 @@
 ``pages`` owns the loop: first request (static params plus the bookmark),
 paging, record extraction and the bookmark after each page. The sync engine
 owns storing it, with the records it covers.
+
+A child stream names its ``parent`` and reads its path once per parent record:
+
+    class Members(Stream):
+        path = "lists/{list_id}/members"
+        parent = Lists
+        parent_keys = {"list_id": "id"}  # path field -> dot path in a Lists record
+
+Its bookmark keeps one entry per partition (``{"partitions": {"list_id=…": {…}}}``),
+so each audience resumes from its own place.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -32,13 +44,22 @@ from hub.sync.records import SourceRecordData
 if TYPE_CHECKING:
     from connectors.base.http import HttpSession
 
+log = logging.getLogger(__name__)
+
+PARTITIONS = "partitions"  # the key of a child stream's per-partition bookmarks
+
 
 @dataclass
 class Page:
     """One page of raw records and the bookmark that holds once they are stored."""
 
     records: list[dict[str, Any]]
-    bookmark: dict[str, str] | None
+    bookmark: dict[str, Any] | None
+
+
+def partition_key(partition: Mapping[str, Any]) -> str:
+    """A partition as a stable bookmark key: ``"list_id=a36b032126"``."""
+    return "&".join(f"{name}={partition[name]}" for name in sorted(partition))
 
 
 def cursor_moment(value: Any) -> datetime | None:
@@ -72,6 +93,13 @@ class Stream:
     record_path: ClassVar[str | None] = None  # dot path to the list in the body; None: the body
     paginator: ClassVar[Paginator] = Paginator()
     params: ClassVar[Mapping[str, Any]] = {}
+    # A child stream: its path is read once per distinct record of ``parent`` (read in full),
+    # with each path field taken from the dot path ``parent_keys`` gives it.
+    parent: ClassVar[type[Stream] | None] = None
+    parent_keys: ClassVar[Mapping[str, str]] = {}
+    # The items of this list field become the records, each with its record's other fields
+    # (Mailchimp's email activity: one record per open or click, not one per recipient).
+    flatten: ClassVar[str | None] = None
 
     def __init__(self, config: BaseModel | Mapping[str, Any] | None = None) -> None:
         self.config = config
@@ -84,45 +112,108 @@ class Stream:
         """The bookmark as ``cursor_param`` wants it (override for, e.g., Unix seconds)."""
         return bookmark
 
-    def request_path(self) -> str:
-        if self.config is None or "{" not in self.path:
+    def request_path(self, partition: Mapping[str, Any] | None = None) -> str:
+        if "{" not in self.path or (self.config is None and not partition):
             return self.path
-        values = self.config.model_dump() if isinstance(self.config, BaseModel) else self.config
+        values: dict[str, Any] = {}
+        if self.config is not None:
+            values.update(
+                self.config.model_dump() if isinstance(self.config, BaseModel) else self.config
+            )
+        # A value read from a parent record is one path segment, whatever it contains.
+        values.update({k: quote(str(v), safe="") for k, v in (partition or {}).items()})
         return self.path.format(**values)
+
+    def partitions(self, session: HttpSession) -> Iterator[dict[str, Any]]:
+        """The path values of each read: one per distinct parent record (only with a parent)."""
+        if self.parent is None:
+            yield {}
+            return
+        seen: set[str] = set()
+        for page in self.parent(self.config).pages(session):
+            for record in page.records:
+                partition = {field: dig(record, path) for field, path in self.parent_keys.items()}
+                if any(value is None or value == "" for value in partition.values()):
+                    # One bad parent record must not stop the others' children being read.
+                    log.warning(
+                        "%s: a %s record lacks %s; skipped",
+                        self.name,
+                        self.parent.name,
+                        ", ".join(self.parent_keys.values()),
+                    )
+                    continue
+                key = partition_key(partition)
+                if key not in seen:  # offset pages over a changing list can repeat a record
+                    seen.add(key)
+                    yield partition
 
     def pages(
         self, session: HttpSession, start_bookmark: dict[str, Any] | None = None
     ) -> Iterator[Page]:
         """Every page from the bookmark on; each carries the bookmark to store with it."""
+        if self.parent is None:
+            yield from self._partition_pages(session, {}, start_bookmark)
+            return
+        marks = dict((start_bookmark or {}).get(PARTITIONS) or {})
+        for partition in self.partitions(session):
+            key = partition_key(partition)
+            for page in self._partition_pages(session, partition, marks.get(key)):
+                if page.bookmark is not None:
+                    marks[key] = page.bookmark
+                yield Page(page.records, {PARTITIONS: dict(marks)} if marks else None)
+
+    def _partition_pages(
+        self, session: HttpSession, partition: dict[str, Any], start_bookmark: dict | None
+    ) -> Iterator[Page]:
         start = (start_bookmark or {}).get(self.cursor_field) if self.cursor_field else None
         params = dict(self.params)
         if start and self.cursor_param:
             params[self.cursor_param] = self.cursor_value(start)
-        request = self.paginator.first(self.request_path(), params)
+        request = self.paginator.first(self.request_path(partition), params)
         start_moment = cursor_moment(start)
         high = start_moment
+        number = 0
         while request is not None:
+            number += 1
             response = session.get(request.url, params=request.params)
             if not response.ok:  # a status the error mapping IGNOREs: nothing (more) to read
                 yield Page([], self._bookmark(high))
                 return
-            records = self._records(response)
+            where = ", ".join([*(f"{k}={v}" for k, v in partition.items()), f"page {number}"])
+            raw = self._records(response, where)
+            # The paginator counts what the platform returned, before any flattening.
+            request = self.paginator.next(request, response, raw)
+            records = self._flattened(raw, where)
             high = self._highest(records, high)
-            request = self.paginator.next(request, response, records)
             safe = high if self.is_sorted or request is None else start_moment
             yield Page(records, self._bookmark(safe))
 
-    def _records(self, response: Any) -> list[dict[str, Any]]:
+    def _records(self, response: Any, where: str = "") -> list[dict[str, Any]]:
+        name = f"{self.name} ({where})" if where else self.name
         try:
             body = response.json()
         except ValueError:
-            raise DecodingError(f"{self.name}: the response is not JSON") from None
+            raise DecodingError(f"{name}: the response is not JSON") from None
         records = dig(body, self.record_path)
         if records is None:
             return []
         if not isinstance(records, list):
-            raise DecodingError(f"{self.name}: {self.record_path or 'the body'} is not a list")
+            raise DecodingError(f"{name}: {self.record_path or 'the body'} is not a list")
         return records
+
+    def _flattened(self, records: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+        if not self.flatten:
+            return records
+        flat = []
+        for record in records:
+            items = record.get(self.flatten) if isinstance(record, dict) else None
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise DecodingError(
+                    f"{self.name} ({where}): {self.flatten} is not a list of objects"
+                )
+            outer = {k: v for k, v in record.items() if k != self.flatten}
+            flat += [{**outer, **item} for item in items]
+        return flat
 
     def _highest(self, records: list[dict[str, Any]], high: datetime | None) -> datetime | None:
         if not self.cursor_field:
