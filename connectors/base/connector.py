@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from connectors.base.budget import RateBudget
 from connectors.base.errors import ConnectorError, CredentialsError, SignatureError
 from connectors.base.http import DEFAULT_TIMEOUTS, HttpSession, Timeouts
-from connectors.base.policy import Action, RetryPolicy
+from connectors.base.policy import Action, RetryPolicy, Verdict
 from connectors.base.stream import Stream
 
 
@@ -99,6 +99,10 @@ class Connector:
         """A provider's own expired-token signal beyond 401 (Facebook: error code 190)."""
         return False
 
+    def interpret(self, response: requests.Response) -> Verdict | None:
+        """What a response means beyond its status (Facebook: throttling codes in a 400)."""
+        return None
+
     def session(
         self,
         config: BaseModel | Mapping[str, Any],
@@ -120,6 +124,7 @@ class Connector:
             retry=self.retry,
             error_mapping=self.error_mapping,
             auth_expired=self.token_expired,
+            interpret=self.interpret,
             budget=budget,
             sleep=sleep,
         )

@@ -3,7 +3,9 @@
 Every request gets (connect, read) timeouts, the rate budget, the auth, and the
 error policy: 429 and 5xx and transport errors are retried with jittered
 exponential backoff honouring ``Retry-After``; 401 refreshes the token once
-and retries; other 4xx raise typed errors (see ``errors``). POST and PATCH are
+and retries; other 4xx raise typed errors (see ``errors``). A connector's
+``interpret`` may overrule the status from the body (a ``Verdict``: Facebook
+throttles with a 400 and error code 32). POST and PATCH are
 retried only inside ``idempotency(key)``, which also sends the key. Nothing
 logged or raised carries a secret.
 """
@@ -38,6 +40,7 @@ from connectors.base.policy import (
     DEFAULT_ERROR_MAPPING,
     Action,
     RetryPolicy,
+    Verdict,
     action_for,
     parse_retry_after,
 )
@@ -87,6 +90,7 @@ class HttpSession:
         retry: RetryPolicy = DEFAULT_RETRY,
         error_mapping: Mapping[int, Action] | None = None,
         auth_expired: Callable[[requests.Response], bool] | None = None,
+        interpret: Callable[[requests.Response], Verdict | None] | None = None,
         budget: RateBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: random.Random | None = None,
@@ -98,6 +102,8 @@ class HttpSession:
         self.error_mapping = {**DEFAULT_ERROR_MAPPING, **(error_mapping or {})}
         # Provider-specific expired-token signal, e.g. Facebook's 400 with error code 190.
         self.auth_expired = auth_expired
+        # Provider-specific reading of a body the status does not explain (see ``Verdict``).
+        self.interpret = interpret
         self.budget = budget
         self.idempotency_header = idempotency_header
         self._sleep = sleep
@@ -161,19 +167,24 @@ class HttpSession:
                 self._wait(self.retry.backoff(attempt, self._rand), str(error))
                 continue
             action = action_for(response.status_code, self.error_mapping)
+            verdict = self.interpret(response) if self.interpret is not None else None
+            if verdict is not None and verdict.action is not None:
+                action = verdict.action
             if self.auth_expired is not None and action is not None and self.auth_expired(response):
                 action = Action.REFRESH_TOKEN_THEN_RETRY
             if action is None or action is Action.IGNORE:
                 return response
             if action is Action.REFRESH_TOKEN_THEN_RETRY:
                 if refreshed or not hasattr(self.auth, "refresh"):
-                    raise self._status_error(response, AuthExpired)
+                    raise self._status_error(response, AuthExpired, verdict=verdict)
                 self.auth.refresh()
                 refreshed = True
                 continue
             if action is Action.FAIL:
-                raise self._status_error(response)
+                raise self._status_error(response, verdict=verdict)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if verdict is not None and verdict.retry_after is not None:
+                retry_after = verdict.retry_after
             wait = self.retry.backoff(attempt, self._rand) if retry_after is None else retry_after
             if (
                 attempt >= self.retry.max_attempts
@@ -181,8 +192,10 @@ class HttpSession:
                 or (action is Action.RETRY and not resend_safe)
             ):
                 if action is Action.RATE_LIMITED:
-                    raise self._status_error(response, RateLimited, retry_after=retry_after)
-                raise self._status_error(response, ServerError)
+                    raise self._status_error(
+                        response, RateLimited, verdict=verdict, retry_after=retry_after
+                    )
+                raise self._status_error(response, ServerError, verdict=verdict)
             self._wait(wait, self.describe(response))
 
     @contextmanager
@@ -250,10 +263,17 @@ class HttpSession:
         self._sleep(seconds)
 
     def _status_error(
-        self, response: requests.Response, kind: type[HTTPStatusError] | None = None, **extra: Any
+        self,
+        response: requests.Response,
+        kind: type[HTTPStatusError] | None = None,
+        verdict: Verdict | None = None,
+        **extra: Any,
     ) -> HTTPStatusError:
         status = response.status_code
         kind = kind or _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else BadRequest)
-        excerpt = " ".join(response.text[:300].split())
+        if verdict is not None and verdict.message:
+            excerpt = verdict.message
+        else:
+            excerpt = " ".join(response.text[:300].split())
         message = self.redact(f"{self.describe(response)}: {excerpt}")
         return kind(message, status_code=status, url=self.redact(response.url), **extra)

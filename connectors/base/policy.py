@@ -36,6 +36,21 @@ DEFAULT_ERROR_MAPPING: dict[int, Action] = {
 }
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A connector's reading of a response beyond its status code.
+
+    Some platforms say what went wrong in the body: Facebook sends throttling
+    as a 400 with ``error.code`` 4/17/32/613, and its usage headers say how long
+    to wait. ``Connector.interpret`` returns one of these; every field left None
+    leaves the session's own policy in force.
+    """
+
+    action: Action | None = None  # replaces the status's action
+    message: str | None = None  # the platform's words, instead of the raw body excerpt
+    retry_after: float | None = None  # seconds to wait, instead of Retry-After or backoff
+
+
 def action_for(status: int, mapping: dict[int, Action]) -> Action | None:
     """The action for ``status``; None for a success."""
     if status in mapping:
