@@ -1,6 +1,7 @@
 """SQLAlchemy models of the canonical model, one module per domain."""
 
 from hub.models.access import OAuthClient, OAuthToken, Partner, User
+from hub.models.audit import ActorKind, AuditEvent
 from hub.models.base import Base, new_id, utcnow
 from hub.models.commerce import Order, OrderLine
 from hub.models.customers import Address, ContactPoint, Customer, CustomerTag
@@ -9,7 +10,9 @@ from hub.models.sources import Connection, SourceRecord
 from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
 
 __all__ = [
+    "ActorKind",
     "Address",
+    "AuditEvent",
     "Base",
     "Case",
     "CaseComment",
