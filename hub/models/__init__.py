@@ -6,6 +6,7 @@ from hub.models.base import Base, new_id, utcnow
 from hub.models.commerce import Order, OrderLine
 from hub.models.customers import Address, ContactPoint, Customer, CustomerTag
 from hub.models.engagement import Case, CaseComment, Consent, Feedback, Interaction
+from hub.models.sharing import SharingGrant, SharingGrantCustomer
 from hub.models.sources import Connection, SourceRecord
 from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
 
@@ -30,6 +31,8 @@ __all__ = [
     "Order",
     "OrderLine",
     "Partner",
+    "SharingGrant",
+    "SharingGrantCustomer",
     "SourceRecord",
     "StreamState",
     "SyncRun",
