@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hub.cli_connectors import connectors_app
+from hub.cli_jobs import connections_app, scheduler, sync, worker
 from hub.cli_keys import keys_app
 from hub.cli_users import users_app
 from hub.settings import PROJECT_ROOT, get_settings
@@ -25,6 +26,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(clients_app, name="clients")
 app.add_typer(schema_app, name="schema")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(connections_app, name="connections")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
@@ -204,6 +206,11 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err,
     )
+
+
+app.command()(sync)
+app.command()(worker)
+app.command()(scheduler)
 
 
 def main() -> None:
