@@ -336,6 +336,78 @@ def connections_add(
     out.print(f"added connection {name} ({connection_id}): {connector}, {stored}", highlight=False)
 
 
+@connections_app.command("update")
+def connections_update(
+    connection: Annotated[str, typer.Argument(help="The connection's name or id.")],
+    config: Annotated[
+        list[str] | None, typer.Option("--config", help="key=value, merged in; repeatable.")
+    ] = None,
+    credential: Annotated[
+        list[str] | None, typer.Option("--credential", help="key=value; replaces all credentials.")
+    ] = None,
+    credentials_file: Annotated[
+        Path | None, typer.Option(help="A JSON object; replaces all credentials; - reads stdin.")
+    ] = None,
+    schedule: Annotated[
+        str | None, typer.Option(help='A cron expression in UTC; "" for manual syncs only.')
+    ] = None,
+    pause: Annotated[
+        bool | None, typer.Option("--pause/--resume", help="Stop or restart scheduled syncs.")
+    ] = None,
+) -> None:
+    """Change a connection; new credentials clear a NEEDS_REAUTH status."""
+    from pydantic import ValidationError
+
+    from connectors.base.credentials import encrypt
+    from connectors.base.errors import CredentialsError
+    from connectors.base.registry import UnknownConnector, get_connector
+    from hub.models import utcnow
+    from hub.models.enums import ConnectionStatus
+    from hub.tasks import valid_schedule
+
+    if schedule and not valid_schedule(schedule):
+        raise typer.BadParameter(f"{schedule!r} is not a cron expression", param_hint="--schedule")
+    with _engine() as engine, Session(engine) as session, session.begin():
+        row = _find(session, connection)
+        try:
+            plugin = get_connector(row.connector)()
+        except UnknownConnector as error:
+            fail(str(error))
+        changed = []
+        if config:
+            try:
+                merged = plugin.parse_config({**row.config, **_pairs(config, "--config")})
+            except ValidationError as error:
+                fail(f"invalid --config for {row.connector}: " + "; ".join(
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()))
+            row.config = merged.model_dump(mode="json")
+            changed.append("config")
+        if credential or credentials_file is not None:
+            raw = _credentials_input(plugin, _pairs(credential, "--credential"), credentials_file)
+            try:
+                parsed = plugin.parse_credentials(raw)
+            except CredentialsError as error:
+                fail(str(error))
+            row.credentials = encrypt(parsed.model_dump(exclude_unset=True)
+                                      if hasattr(parsed, "model_dump") else raw or {})
+            if row.status == ConnectionStatus.NEEDS_REAUTH:
+                row.status, row.status_message = ConnectionStatus.ACTIVE, None
+            changed.append("credentials (stored encrypted)")
+        if schedule is not None:
+            row.schedule = schedule or None
+            changed.append("schedule")
+        if pause is not None:
+            row.status = ConnectionStatus.PAUSED if pause else ConnectionStatus.ACTIVE
+            row.status_message = None
+            changed.append("paused" if pause else "resumed")
+        if not changed:
+            fail("nothing to change: give --config, --credential, --credentials-file, "
+                 "--schedule, --pause or --resume")
+        row.updated_at = utcnow()
+        name = row.name
+    out.print(f"updated connection {name}: {', '.join(changed)}", highlight=False)
+
+
 @connections_app.command("list")
 def connections_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

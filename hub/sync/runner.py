@@ -13,6 +13,8 @@ connection's status says how it went:
   not tried, since they would be refused too;
 - FAILING: a stream failed for another reason; the other streams still ran.
 
+A PAUSED connection can still be synced by hand; it stays PAUSED.
+
 A sync that cannot start at all (no such connection, connector or stream,
 credentials no key opens) raises ``SyncNotStarted``.
 """
@@ -206,8 +208,11 @@ def _set_status(engine: Engine, connection_id: uuid.UUID, status: ConnectionStat
         message = message[: _MAX_MESSAGE - 1] + "…"
     with sync_session_factory(engine).begin() as db:
         row = db.get(Connection, connection_id)
-        if row is not None:  # removed while it synced
-            row.status, row.status_message, row.updated_at = status, message, utcnow()
+        if row is None:  # removed while it synced
+            return
+        if row.status != ConnectionStatus.PAUSED:  # a manual sync does not resume it
+            row.status = status
+        row.status_message, row.updated_at = message, utcnow()
 
 
 def _auth_expired(failure: SyncFailed) -> bool:

@@ -53,7 +53,7 @@ def test_sync_shows_progress_per_stream_and_a_summary(hub_env, engine, api, ns):
     assert "notes" in again.stdout and "contacts" not in again.stdout
 
 
-def test_sync_fails_with_a_clear_message(hub_env, engine, api, ns):
+def test_sync_fails_with_a_clear_message_and_new_credentials_fix_it(hub_env, engine, api, ns):
     _, url = serve_example(api, ns)
     add_connection(engine, ns, url, api_key="ex_live_stale_key_55555")
 
@@ -63,6 +63,26 @@ def test_sync_fails_with_a_clear_message(hub_env, engine, api, ns):
     assert "FAILED" in result.stdout
     assert "error: Example CRM refused the credentials" in " ".join(result.stderr.split())
     assert "ex_live_stale_key_55555" not in result.output
+
+    # New credentials clear NEEDS_REAUTH, and the next sync goes through.
+    updated = cli.invoke(app, ["connections", "update", f"example-{ns}",
+                               "--credential", f"api_key={API_KEY}"])
+    assert updated.exit_code == 0, updated.output
+    assert "credentials (stored encrypted)" in updated.stdout and API_KEY not in updated.output
+    with Session(engine) as session:
+        row = session.scalar(select(Connection).where(Connection.name == f"example-{ns}"))
+        assert (row.status, row.status_message) == (ConnectionStatus.ACTIVE, None)
+    assert cli.invoke(app, ["sync", f"example-{ns}"]).exit_code == 0
+
+    paused = cli.invoke(app, ["connections", "update", f"example-{ns}", "--pause",
+                              "--schedule", "@hourly", "--config", "api_url=http://127.0.0.1:9"])
+    assert paused.exit_code == 0, paused.output
+    with Session(engine) as session:
+        row = session.scalar(select(Connection).where(Connection.name == f"example-{ns}"))
+        assert (row.status, row.schedule, row.config) == (
+            ConnectionStatus.PAUSED, "@hourly", {"api_url": "http://127.0.0.1:9"})
+    nothing = cli.invoke(app, ["connections", "update", f"example-{ns}"])
+    assert nothing.exit_code == 1 and "nothing to change" in nothing.stderr
 
     missing = cli.invoke(app, ["sync", f"nothing-{ns}"])
     assert missing.exit_code == 1 and "no connection named" in missing.stderr

@@ -139,3 +139,12 @@ def test_a_sync_that_cannot_start_says_why(engine, example, ns):
         sync_connection(engine, connection_id)
     assert _connection(engine, connection_id).status == ConnectionStatus.NEEDS_REAUTH
     assert runs_of(engine, connection_id) == []
+
+
+def test_a_paused_connection_synced_by_hand_stays_paused(engine, example):
+    _, connection_id = example(contacts=1, notes=0)
+    with Session(engine) as session, session.begin():
+        session.get_one(Connection, connection_id).status = ConnectionStatus.PAUSED
+    (run,) = sync_connection(engine, connection_id, streams=["contacts"])
+    assert run.status == SyncRunStatus.SUCCEEDED
+    assert _connection(engine, connection_id).status == ConnectionStatus.PAUSED
