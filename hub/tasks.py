@@ -68,6 +68,8 @@ __all__ = [
     "enqueue",
     "enqueue_sync",
     "job",
+    "job_engine",
+    "next_due",
     "run_due_syncs",
     "shutdown",
     "start",
