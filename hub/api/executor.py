@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any
 
 from graphql import (
@@ -51,6 +53,20 @@ class Prepared:
         if name is None:
             return operations[0] if len(operations) == 1 else None
         return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def is_awaitable(value: Any) -> bool:
+    """Whether graphql-core must await a resolved value; checked on every value it completes.
+
+    graphql-core's own check ends in ``hasattr(value, "__await__")``, which on a
+    SQLAlchemy ``Row`` (the objects our resolvers return) goes through
+    ``Row.__getattr__`` and raises and catches an exception each time: about 4 µs
+    per row, a tenth of a large page's time. Asking the type instead (coroutines
+    first, then ``collections.abc.Awaitable``, whose answer Python caches per class)
+    gives the same answer for everything resolvers return: coroutines, futures,
+    tasks and plain values.
+    """
+    return type(value) is CoroutineType or isinstance(value, Awaitable)
 
 
 class RequestError(Exception):
@@ -146,6 +162,7 @@ class Executor:
             variable_values=variables,
             operation_name=operation_name,
             context_value=context,
+            is_awaitable=is_awaitable,
         )
         if not isinstance(result, ExecutionResult):
             result = await result

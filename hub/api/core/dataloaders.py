@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from hub.api.context import RequestContext
@@ -118,31 +119,74 @@ class PageLoader(RequestLoader):
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Page]:
         relation, ordering, page = self.relation, self.ordering, self.page
-        position = (
-            func.row_number()
-            .over(
-                partition_by=relation.partition,
-                order_by=ordering.order_by(reverse=page.backwards),
-            )
-            .label("_position")
-        )
-        inner = (
-            select(relation.table, position)
-            .where(relation.partition.in_(keys), *self.clauses())
-            .subquery()
-        )
-        stmt = (
-            select(inner)
-            .where(inner.c._position <= page.limit + 1)
-            .order_by(inner.c[relation.parent_key], inner.c._position)
-        )
+        clauses = self.clauses()
+        if clauses:
+            stmt = _page_statement(relation, ordering, page, clauses)
+        else:
+            # Without filters or cursors the statement depends on the page's shape only.
+            shape = (relation, ordering.name, page.backwards, page.limit)
+            stmt = _PAGE_STATEMENTS.get(shape)
+            if stmt is None:
+                stmt = _PAGE_STATEMENTS[shape] = _page_statement(relation, ordering, page, [])
         grouped: dict[Any, list[Any]] = defaultdict(list)
-        for row in await self.ctx.db.all(stmt):
+        for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)}):
             grouped[getattr(row, relation.parent_key)].append(row)
         counter = self.ctx.loader(CountLoader, relation, self.filters)
         return [
             page.page(grouped.get(key, []), ordering, _count_of(counter, key)) for key in keys
         ]
+
+
+# The parents' keys are bound at execution, so that a statement can be built once and
+# reused: building a windowed subquery (its column proxies) and its cache key costs
+# about 0.5 ms, more than running it. The cache holds one statement per relation,
+# ordering, direction and page size (at most max_page_size + 1 of these), filters and
+# cursors aside, which are built per request.
+PARENT_KEYS = "parent_keys"
+_PAGE_STATEMENTS: dict[tuple[Relation, str, bool, int], Select[Any]] = {}
+_COUNT_STATEMENTS: dict[Relation, Select[Any]] = {}
+
+
+def _parent_keys(relation: Relation) -> Any:
+    return bindparam(PARENT_KEYS, expanding=True, type_=relation.partition.type)
+
+
+def _page_statement(
+    relation: Relation,
+    ordering: Ordering,
+    page: PageRequest,
+    clauses: Sequence[ColumnElement[bool]],
+) -> Select[Any]:
+    position = (
+        func.row_number()
+        .over(partition_by=relation.partition, order_by=ordering.order_by(reverse=page.backwards))
+        .label("_position")
+    )
+    inner = (
+        select(relation.table, position)
+        .where(relation.partition.in_(_parent_keys(relation)), *clauses)
+        .subquery()
+    )
+    return (
+        select(inner)
+        .where(inner.c._position <= page.limit + 1)
+        .order_by(inner.c[relation.parent_key], inner.c._position)
+    )
+
+
+def _count_statement(relation: Relation, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    partition = relation.partition
+    return (
+        select(partition, func.count())
+        .where(partition.in_(_parent_keys(relation)), *clauses)
+        .group_by(partition)
+    )
+
+
+async def _all(
+    conn: AsyncConnection, statement: Select[Any], params: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    return (await conn.execute(statement, params)).all()
 
 
 def _count_of(loader: CountLoader, key: Any) -> Callable[[], Any]:
@@ -160,11 +204,14 @@ class CountLoader(RequestLoader):
         self.filters = filters
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[int]:
-        partition = self.relation.partition
-        stmt = (
-            select(partition, func.count())
-            .where(partition.in_(keys), *self.relation.filters(self.filters))
-            .group_by(partition)
-        )
-        counts = {key: n for key, n in await self.ctx.db.all(stmt)}
+        relation = self.relation
+        clauses = list(relation.filters(self.filters))
+        if clauses:
+            stmt = _count_statement(relation, clauses)
+        else:
+            stmt = _COUNT_STATEMENTS.get(relation)
+            if stmt is None:
+                stmt = _COUNT_STATEMENTS[relation] = _count_statement(relation, [])
+        rows = await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)})
+        counts = {key: n for key, n in rows}
         return [counts.get(key, 0) for key in keys]
