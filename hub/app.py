@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await graphql.limiter.close()
         await engine.dispose()
         sync_engine.dispose()
 

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from hub.cli_audit import audit_app
 from hub.cli_connectors import connectors_app
 from hub.cli_jobs import connections_app, scheduler, sync, worker
 from hub.cli_keys import keys_app
@@ -29,6 +30,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(connections_app, name="connections")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)

@@ -94,6 +94,20 @@ class JobsSettings(BaseModel):
         return value
 
 
+class RateLimitSettings(BaseModel):
+    """Per-client token buckets on /graphql; a request takes its estimated cost (docs/access.md)."""
+
+    enabled: bool = True
+    # The most a client can spend at once, and how fast it earns it back. A client's
+    # own limits go in its settings: {"rate_limit": {"capacity": …, "refill_per_second": …}}.
+    capacity: int = Field(100_000, ge=1)
+    refill_per_second: float = Field(1_000, gt=0)
+    # With `redis_url` set the buckets live in Redis, under this prefix, shared by every process.
+    redis_prefix: str = Field("crmhub:ratelimit:", min_length=1)
+    # How long each process keeps a client's own limits before reading them again.
+    client_settings_ttl_seconds: float = Field(30, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CRMHUB_",
@@ -111,7 +125,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     demo: DemoSettings = DemoSettings()
     jobs: JobsSettings = JobsSettings()
-    # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database.
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database,
+    # and the rate-limit buckets are kept there.
     redis_url: str | None = Field(None, repr=False)
     # Fernet keys for connection credentials, newest first: CRMHUB_SECRET_KEYS="new,old".
     # Empty: an embedded hub generates var/secret.key once (connectors/base/credentials.py).

@@ -1,14 +1,15 @@
-"""Per-request context: the caller, one database connection, and the request's DataLoaders."""
+"""Per-request context: the caller, one database connection, its audit trail and DataLoaders."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.access.audit import AuditTrail
 from hub.access.principal import Principal
 from hub.settings import Settings
 
@@ -27,6 +28,10 @@ class RequestDB:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        # Run inside every write transaction just before it commits: the audit
+        # event of a change commits with the change, or not at all.
+        # Each hook gets the connection and what ``fn`` returned.
+        self.before_commit: list[Callable[[AsyncConnection, Any], Awaitable[None]]] = []
 
     async def all(self, statement: Executable) -> Sequence[Row[Any]]:
         async with self._lock:
@@ -52,7 +57,10 @@ class RequestDB:
                 # Reads so far ran in an implicit transaction; the write starts afresh.
                 await conn.commit()
             async with conn.begin():
-                return await fn(conn, *args)
+                result = await fn(conn, *args)
+                for hook in self.before_commit:
+                    await hook(conn, result)
+                return result
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
@@ -67,10 +75,20 @@ class RequestDB:
 
 
 class RequestContext:
-    def __init__(self, *, principal: Principal, db: RequestDB, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        principal: Principal,
+        db: RequestDB,
+        settings: Settings,
+        audit: AuditTrail | None = None,
+    ) -> None:
         self.principal = principal
         self.db = db
         self.settings = settings
+        # What the request must leave in the audit log (hub.access.audit).
+        self.audit = audit if audit is not None else AuditTrail.of(principal)
+        db.before_commit.append(self.audit.flush_writes)
         self._loaders: dict[Any, Any] = {}
 
     def forget_loaded(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any
@@ -138,8 +138,13 @@ class Executor:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: Any,
+        admit: Callable[[int], Coroutine[Any, Any, None]] | None = None,
     ) -> tuple[ExecutionResult, int]:
-        """Coerce the variables, check the cost, then execute; returns the result and the cost."""
+        """Coerce the variables, check the cost, then execute; returns the result and the cost.
+
+        ``admit(cost)`` is awaited between the cost check and execution: the
+        caller's rate limit, which refuses by raising.
+        """
         # Coerced here rather than left to execute(): a variable that does not
         # coerce is a request error (400 under graphql-response+json), and the
         # cost must see the values execution will use, defaults included.
@@ -155,6 +160,8 @@ class Executor:
             cost = check_cost(operation, prepared.fragments, coerced, self.api)
         except ApiError as error:
             raise RequestError([error]) from None
+        if admit is not None:
+            await admit(cost)
         assert prepared.document is not None
         result = execute(
             self.schema,

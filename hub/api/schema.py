@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import graphene
 
+from hub.api.audit.schema import AuditQueries
 from hub.api.cases.types import Case
 from hub.api.core.node import NodeQuery
 from hub.api.customers.schema import CustomerMutations, CustomerQueries
@@ -13,7 +14,7 @@ from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
 
 
-class Query(CustomerQueries, NodeQuery, graphene.ObjectType):
+class Query(CustomerQueries, AuditQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 

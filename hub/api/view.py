@@ -8,11 +8,20 @@
   travel in the body, as the specification requires for that media type.
 - A browser asking for ``text/html`` gets GraphiQL.
 - No valid bearer token: 401 with ``WWW-Authenticate: Bearer``.
+- Over the client's rate limit: 429 with ``Retry-After``, ``extensions.code``
+  RATE_LIMITED; every admitted request carries ``RateLimit-Policy`` and
+  ``RateLimit`` (``hub.access.ratelimit``).
+- Every response names its request in ``X-Request-ID`` (the client's own, when
+  it sent a sensible one); audit events of the request carry the same id.
+- The PII a partner read is written to the audit log after execution, in one
+  insert; when that fails, nothing is returned.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +30,10 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from hub.access.audit import AuditTrail
+from hub.access.ratelimit import RateLimited, RateLimiter
 from hub.api.context import RequestContext, RequestDB
-from hub.api.core.errors import ErrorCode
+from hub.api.core.errors import ApiError, ErrorCode
 from hub.api.executor import Executor, RequestError, is_mutation, public_error
 from hub.auth.bearer import principal_from_bearer
 from hub.settings import Settings
@@ -32,6 +43,8 @@ log = logging.getLogger("crmhub.api")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 GRAPHIQL = (Path(__file__).resolve().parent.parent / "templates" / "graphiql.html").read_text()
+REQUEST_ID = "X-Request-ID"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class HttpError(Exception):
@@ -72,18 +85,36 @@ def negotiate(accept: str) -> str | None:
     return best[2] if best else None
 
 
+def request_id_of(request: Request) -> str:
+    given = request.headers.get(REQUEST_ID, "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
 def wants_html(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "text/html" in accept and "query" not in request.query_params
 
 
 class GraphQLView:
-    def __init__(self, executor: Executor, settings: Settings, engine: Any) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        settings: Settings,
+        engine: Any,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.executor = executor
         self.settings = settings
         self.engine = engine
+        self.limiter = limiter if limiter is not None else RateLimiter(settings)
 
     async def __call__(self, request: Request) -> Response:
+        request_id = request_id_of(request)
+        response = await self._answer(request, request_id)
+        response.headers[REQUEST_ID] = request_id
+        return response
+
+    async def _answer(self, request: Request, request_id: str) -> Response:
         if request.method not in ("GET", "POST"):
             return self._plain(405, "Use GET or POST.", {"Allow": "GET, POST"})
         if request.method == "GET" and wants_html(request) and self.settings.api.graphiql:
@@ -109,12 +140,18 @@ class GraphQLView:
                 params = await self._params(request)
             except HttpError as error:
                 return self._errors(error.status, [GraphQLError(str(error))], media, error.headers)
-            return await self._execute(request, params, media, principal, db)
+            return await self._execute(request, params, media, principal, db, request_id)
         finally:
             await db.close()
 
     async def _execute(
-        self, request: Request, params: dict[str, Any], media: str, principal: Any, db: RequestDB
+        self,
+        request: Request,
+        params: dict[str, Any],
+        media: str,
+        principal: Any,
+        db: RequestDB,
+        request_id: str,
     ) -> Response:
         executor = self.executor
         prepared = executor.prepare(params["query"])
@@ -131,15 +168,34 @@ class GraphQLView:
                     media,
                     {"Allow": "POST"},
                 )
+        limits: dict[str, str] = {}
+
+        async def admit(cost: int) -> None:
+            decision = await db.using(self.limiter.take, principal.client_id, cost)
+            if decision is not None:
+                limits.update(decision.headers())
+                if not decision.allowed:
+                    raise RateLimited(decision)
+
+        audit = AuditTrail.of(principal, request_id)
         try:
             operation = executor.operation_for(prepared, params["operationName"])
-            context = RequestContext(principal=principal, db=db, settings=self.settings)
+            context = RequestContext(principal=principal, db=db, settings=self.settings, audit=audit)
             result, cost = await executor.run(
-                prepared, operation, params["variables"], params["operationName"], context
+                prepared, operation, params["variables"], params["operationName"], context, admit
             )
         except RequestError as error:
             # Parse, validation, variable and limit errors alike: the request never ran.
             return self._errors(request_status, error.errors, media)
+        except RateLimited as refused:
+            return self._errors(429, [_rate_limited(refused)], media, limits)
+        if audit.reads:
+            try:
+                await db.transaction(audit.flush_reads)
+            except Exception:  # whatever broke, unaudited PII must not go out
+                log.exception("could not write the audit log of request %s", request_id)
+                message = "The audit log could not be written, so nothing is returned; try again."
+                return self._errors(500, [_coded(message, ErrorCode.INTERNAL_SERVER_ERROR)], media)
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [public_error(e, self.settings.debug) for e in result.errors]
@@ -147,7 +203,7 @@ class GraphQLView:
         # nulled all of `data`: 200 under either media type.
         body["data"] = result.data
         body["extensions"] = {"cost": {"estimated": cost, "limit": self.settings.api.max_cost}}
-        return self._respond(200, body, media)
+        return self._respond(200, body, media, limits)
 
     async def _params(self, request: Request) -> dict[str, Any]:
         if request.method == "GET":
@@ -214,6 +270,19 @@ class GraphQLView:
 
 def _coded(message: str, code: ErrorCode) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code.value})
+
+
+def _rate_limited(refused: RateLimited) -> ApiError:
+    decision = refused.decision
+    return ApiError(
+        str(refused),
+        ErrorCode.RATE_LIMITED,
+        cost=decision.cost,
+        remaining=decision.remaining,
+        capacity=decision.policy.capacity,
+        refillPerSecond=decision.policy.refill_per_second,
+        retryAfter=decision.retry_after,
+    )
 
 
 def _checked_params(raw: dict[str, Any]) -> dict[str, Any]:

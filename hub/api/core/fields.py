@@ -8,6 +8,7 @@ from typing import Any
 
 import graphene
 
+from hub.access.audit import AUDITED_READ_SCOPES
 from hub.access.scopes import Scope
 from hub.api.core.errors import forbidden
 
@@ -36,6 +37,8 @@ class Field(graphene.Field):
 
     def __init__(self, type_: Any, *args: Any, scopes: Iterable[Scope] = (), **kwargs: Any) -> None:
         self.required_scopes = frozenset(s.value for s in scopes)
+        # A field needing an audited scope (customers:read_pii) is audited when read.
+        self.audits_reads = bool(self.required_scopes & AUDITED_READ_SCOPES)
         kwargs["description"] = _describe(kwargs.get("description"), self.required_scopes)
         if self.required_scopes:
             # A field that can be refused must be able to answer null.
@@ -45,7 +48,32 @@ class Field(graphene.Field):
 
     def wrap_resolve(self, parent_resolver: Any) -> Any:
         resolver = super().wrap_resolve(parent_resolver)
+        if self.audits_reads:
+            # Inside the guard: only a read the caller was allowed is noted.
+            resolver = noting_reads(resolver)
         return guard(resolver, self.required_scopes) if self.required_scopes else resolver
+
+
+def noting_reads(resolver: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a resolver so that each read is noted on the request's audit trail, for its customer.
+
+    The view writes the notes after execution, one event per customer
+    (``hub.access.audit.AuditTrail``); the trail ignores callers it does not audit.
+    """
+
+    def noting(root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        value = resolver(root, info, **kwargs)
+        trail = info.context.audit
+        if trail.audits_reads:
+            type_name = info.parent_type.name
+            if type_name == "Customer":
+                trail.read("customer", root.id, info.field_name)
+            else:
+                field_name = f"{type_name}.{info.field_name}"
+                trail.read("customer", getattr(root, "customer_id", None), field_name)
+        return value
+
+    return noting
 
 
 def _nullable(type_: Any) -> Any:

@@ -4,6 +4,11 @@ A mutation subclasses ``Mutation`` and sets ``Meta.scopes`` and
 ``Meta.error_type``; it implements ``perform(info, **input)`` and raises
 ``UserError`` for anything the caller can fix. Authorisation failures are
 top-level errors (``extensions.code`` FORBIDDEN) raised before ``perform``.
+
+Every mutation is audited by the base (``Meta.audit``, see ``hub.api.core.audited``):
+the event is written inside the transaction that makes the change
+(``RequestDB.transaction``), so it commits with the change or not at all. A
+mutation that refuses, or whose transaction rolls back, leaves no event.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 import graphene
 
 from hub.access.scopes import Scope
+from hub.api.core.audited import Audited
 from hub.api.core.errors import forbidden
 
 
@@ -45,6 +51,7 @@ def error_type(name: str, codes: type[enum.Enum], description: str) -> type[grap
 class MutationOptions(graphene.types.mutation.MutationOptions):
     scopes: frozenset[str] = frozenset()
     error_type: Any = None
+    audit: Audited = Audited()
 
 
 class Mutation(graphene.Mutation):
@@ -56,6 +63,7 @@ class Mutation(graphene.Mutation):
         cls,
         scopes: tuple[Scope, ...] = (),
         error_type: Any = None,
+        audit: Audited | None = None,
         _meta: Any = None,
         **options: Any,
     ) -> None:
@@ -63,6 +71,7 @@ class Mutation(graphene.Mutation):
             _meta = MutationOptions(cls)
         _meta.scopes = frozenset(s.value for s in scopes)
         _meta.error_type = error_type
+        _meta.audit = (audit or Audited()).bind(cls.__name__)
         needs = f"Requires scope: {', '.join(sorted(_meta.scopes))}." if _meta.scopes else None
         if needs:
             doc = (cls.__doc__ or "").strip()
@@ -73,17 +82,28 @@ class Mutation(graphene.Mutation):
 
     @classmethod
     async def mutate(cls, root: Any, info: graphene.ResolveInfo, **data: Any) -> Any:
-        principal = info.context.principal
+        ctx = info.context
+        principal = ctx.principal
         if not cls._meta.scopes <= principal.scopes:
             raise forbidden(cls._meta.scopes - principal.scopes)
+        cls._meta.audit.expect(ctx.audit, data)
         try:
             payload = await cls.perform(info, **data)
+            if ctx.audit.writes:
+                # The mutation wrote nothing through the request's transaction:
+                # its event is written on its own.
+                await ctx.db.transaction(_nothing)
         except UserError as error:
             return cls(errors=[{"field": error.field, "code": error.code, "message": error.message}])
         finally:
-            info.context.forget_loaded()
+            ctx.audit.discard_writes()
+            ctx.forget_loaded()
         return payload
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, **data: Any) -> Any:
         raise NotImplementedError
+
+
+async def _nothing(conn: Any) -> None:
+    return None

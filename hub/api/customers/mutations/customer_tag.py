@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
+from hub.api.core.audited import Audited
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError
@@ -46,9 +47,11 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
     wanted = clean_tags(tags)
     ctx = info.context
 
-    async def write(conn: Any) -> bool:
+    async def write(conn: Any) -> None:
         if not await customer_is_writable(conn, ctx.principal, id_):
-            return False
+            # Hidden and missing answer alike: a partner learns nothing from the difference.
+            # Raised inside the transaction, so that it and its audit event roll back.
+            raise UserError(CustomerErrorCode.NOT_FOUND, "No such customer.", "customerId")
         if add:
             now = utcnow()
             rows = [{"customer_id": id_, "tag": t, "created_at": now} for t in wanted]
@@ -66,11 +69,8 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
                 .where(Customer.id == id_)
                 .values(version=Customer.version + 1, updated_at=utcnow())
             )
-        return True
 
-    if not await ctx.db.transaction(write):
-        # Hidden and missing answer alike: a partner learns nothing from the difference.
-        raise UserError(CustomerErrorCode.NOT_FOUND, "No such customer.", "customerId")
+    await ctx.db.transaction(write)
     ctx.forget_loaded()
     return await ctx.loader(CustomerByIdLoader).load(id_)
 
@@ -83,6 +83,7 @@ class CustomerTag(Mutation):
     class Meta:
         scopes = (Scope.CUSTOMERS_WRITE,)
         error_type = CustomerError
+        audit = Audited(details=("tags",))
 
     class Arguments:
         customer_id = graphene.ID(required=True)
@@ -103,3 +104,4 @@ class CustomerUntag(CustomerTag):
     class Meta:
         scopes = (Scope.CUSTOMERS_WRITE,)
         error_type = CustomerError
+        audit = Audited(details=("tags",))

@@ -11,6 +11,7 @@ from sqlalchemy import insert, update
 
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
+from hub.api.core.audited import Audited
 from hub.api.core.enums import ChannelEnum, DirectionEnum
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
@@ -61,6 +62,12 @@ class InteractionLog(Mutation):
     class Meta:
         scopes = (Scope.CUSTOMERS_WRITE,)
         error_type = InteractionError
+        # Logged against the customer whose timeline it joins; the body stays out of the log.
+        audit = Audited(
+            record_type="customer",
+            record="input.customer_id",
+            details=("input.kind", "input.channel", "input.direction"),
+        )
 
     class Arguments:
         input = InteractionLogInput(required=True)
@@ -87,9 +94,10 @@ class InteractionLog(Mutation):
         ctx = info.context
         interaction_id = new_id()
 
-        async def write(conn: Any) -> bool:
+        async def write(conn: Any) -> None:
             if not await customer_is_writable(conn, ctx.principal, customer_id):
-                return False
+                # Inside the transaction, so that it and its audit event roll back.
+                raise UserError(InteractionErrorCode.NOT_FOUND, "No such customer.", "customerId")
             await conn.execute(
                 insert(Interaction).values(
                     id=interaction_id,
@@ -105,9 +113,7 @@ class InteractionLog(Mutation):
             await conn.execute(
                 update(Customer).where(Customer.id == customer_id).values(updated_at=now)
             )
-            return True
 
-        if not await ctx.db.transaction(write):
-            raise UserError(InteractionErrorCode.NOT_FOUND, "No such customer.", "customerId")
+        await ctx.db.transaction(write)
         ctx.forget_loaded()
         return cls(interaction=await ctx.loader(InteractionByIdLoader).load(interaction_id), errors=[])

@@ -1,0 +1,267 @@
+"""The audit log: every partner read of PII and every write becomes an ``AuditEvent`` (DESIGN §8).
+
+One way in, whoever is acting:
+
+- ``record(conn, actor, action, record_type, record_id, fields=(), details=None)``
+  writes one event on an ``AsyncConnection``, inside the caller's transaction,
+  so the event commits with the change it describes (or not at all);
+- ``record_sync(conn, ...)`` is the same on a sync ``Connection``, for jobs and
+  the command line.
+
+``actor`` is the request's ``Principal`` or an ``Actor`` (``SYSTEM``, or a
+connector writing back). Actions are ``"<record type>.<verb>"``: ``customer.tag``,
+``customer.read_pii``, ``case.comment``.
+
+The API does not call ``record`` event by event. Each request carries an
+``AuditTrail``: fields declared with an audited scope (``customers:read_pii``)
+note which customer they were read for, and the view writes all those notes
+after execution as one batched insert, one event per customer; the mutation
+base puts the event of a write on the trail, and the request's database writes
+it in the transaction of the change (``RequestDB.transaction``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, insert, or_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.access.principal import Principal
+from hub.access.scopes import Scope
+from hub.models.audit import ActorKind, AuditEvent
+from hub.models.base import new_id, utcnow
+
+# Reading a field that needs one of these scopes is audited (for partners).
+AUDITED_READ_SCOPES: frozenset[str] = frozenset({Scope.CUSTOMERS_READ_PII.value})
+READ_PII = "read_pii"
+_ACTION = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*")
+MAX_ACTION = 64
+MAX_RECORD_ID = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts when no request's principal does: the hub itself, a connector, the command line."""
+
+    kind: ActorKind
+    client_id: str | None = None
+    user_id: uuid.UUID | None = None
+    partner_id: uuid.UUID | None = None
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+CONNECTOR = Actor(ActorKind.CONNECTOR)
+
+
+def actor_of(who: Principal | Actor) -> Actor:
+    """A principal acts as its user when one authorized the token, else as its client."""
+    if isinstance(who, Actor):
+        return who
+    kind = ActorKind.USER if who.user_id is not None else ActorKind.CLIENT
+    return Actor(kind, who.client_id, who.user_id, who.partner_id)
+
+
+def event_row(
+    actor: Principal | Actor,
+    action: str,
+    record_type: str,
+    record_id: Any,
+    fields: Iterable[str] = (),
+    details: Mapping[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The values of one audit event; raises ValueError for an action not shaped ``type.verb``."""
+    if len(action) > MAX_ACTION or not _ACTION.fullmatch(action):
+        raise ValueError(f"audit action {action!r} is not of the form 'record_type.verb'")
+    who = actor_of(actor)
+    return {
+        "id": new_id(),
+        "occurred_at": occurred_at or utcnow(),
+        "actor_kind": who.kind,
+        "user_id": who.user_id,
+        "client_id": who.client_id,
+        "partner_id": who.partner_id,
+        "action": action,
+        "record_type": record_type,
+        "record_id": None if record_id is None else str(record_id)[:MAX_RECORD_ID],
+        "fields": sorted(set(fields)),
+        "details": dict(details) if details else None,
+        "request_id": request_id,
+    }
+
+
+async def record(
+    conn: AsyncConnection,
+    actor: Principal | Actor,
+    action: str,
+    record_type: str,
+    record_id: Any,
+    fields: Iterable[str] = (),
+    details: Mapping[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+) -> None:
+    """Write one audit event in the connection's current transaction."""
+    row = event_row(actor, action, record_type, record_id, fields, details, request_id=request_id)
+    await conn.execute(insert(AuditEvent), [row])
+
+
+def record_sync(
+    conn: Connection,
+    actor: Principal | Actor,
+    action: str,
+    record_type: str,
+    record_id: Any,
+    fields: Iterable[str] = (),
+    details: Mapping[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+) -> None:
+    """``record`` for jobs and the command line, on a sync connection."""
+    row = event_row(actor, action, record_type, record_id, fields, details, request_id=request_id)
+    conn.execute(insert(AuditEvent), [row])
+
+
+@dataclass(slots=True)
+class AuditTrail:
+    """What one API request must leave in the audit log, collected while it runs.
+
+    ``reads``: per (record type, id), the PII fields read, for a partner caller
+    only (internal callers' reads are not logged). ``writes``: events of writes
+    that wait for the transaction of their change.
+    """
+
+    actor: Principal | Actor
+    request_id: str | None = None
+    audits_reads: bool = False
+    reads: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    writes: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, principal: Principal, request_id: str | None = None) -> AuditTrail:
+        return cls(principal, request_id, audits_reads=principal.is_partner)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def read(self, record_type: str, record_id: Any, field_name: str) -> None:
+        """Note that ``field_name`` of a record was given to the caller (a no-op unless audited)."""
+        if not self.audits_reads or record_id is None:
+            return
+        key = (record_type, str(record_id))
+        found = self.reads.get(key)
+        if found is None:
+            self.reads[key] = {field_name}
+        else:
+            found.add(field_name)
+
+    async def flush_reads(self, conn: AsyncConnection) -> int:
+        """Write one event per record read, in one statement; returns how many."""
+        if not self.reads:
+            return 0
+        now = utcnow()
+        rows = [
+            event_row(
+                self.actor, f"{type_}.{READ_PII}", type_, id_, fields,
+                request_id=self.request_id, occurred_at=now,
+            )
+            for (type_, id_), fields in self.reads.items()
+        ]
+        await conn.execute(insert(AuditEvent), rows)
+        self.reads.clear()
+        return len(rows)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def expect_write(
+        self,
+        action: str,
+        record_type: str,
+        record_id: Any,
+        fields: Iterable[str] = (),
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Hold the event of a write until the transaction that makes the change."""
+        self.writes.append(
+            event_row(
+                self.actor, action, record_type, record_id, fields, details,
+                request_id=self.request_id,
+            )
+        )
+
+    async def flush_writes(self, conn: AsyncConnection, result: Any = None) -> None:
+        """Write the held events in the connection's transaction (called just before it commits).
+
+        ``result`` is what the transaction's function returned: when that is a
+        uuid, it is the id of the record a write created, and events that did not
+        know their record yet are recorded with it.
+        """
+        if self.writes:
+            now = utcnow()
+            created = str(result) if isinstance(result, uuid.UUID) else None
+            rows = [
+                {**row, "occurred_at": now, "record_id": row["record_id"] or created}
+                for row in self.writes
+            ]
+            await conn.execute(insert(AuditEvent), rows)
+            self.writes.clear()
+
+    def discard_writes(self) -> None:
+        """The write did not happen (refused, or rolled back): nothing to record."""
+        self.writes.clear()
+
+
+# -- reading the log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Conditions on the log; every one given must hold."""
+
+    client_ids: tuple[str, ...] = ()
+    partner_ids: tuple[uuid.UUID, ...] = ()
+    user_ids: tuple[uuid.UUID, ...] = ()
+    actor_kinds: tuple[ActorKind, ...] = ()
+    actions: tuple[str, ...] = ()
+    record_type: str | None = None
+    record_id: str | None = None
+    request_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        table = AuditEvent.__table__
+        out: list[ColumnElement[bool]] = []
+        for column, values in (
+            (table.c.client_id, self.client_ids),
+            (table.c.partner_id, self.partner_ids),
+            (table.c.user_id, self.user_ids),
+            (table.c.actor_kind, self.actor_kinds),
+        ):
+            if values:
+                out.append(column == values[0] if len(values) == 1 else column.in_(values))
+        # "customer.*" matches every action on customers.
+        exact = [a for a in self.actions if not a.endswith(".*")]
+        prefixes = [a[:-1] for a in self.actions if a.endswith(".*")]
+        if exact or prefixes:
+            parts = [table.c.action.in_(exact)] if exact else []
+            parts += [table.c.action.startswith(p, autoescape=True) for p in prefixes]
+            out.append(parts[0] if len(parts) == 1 else or_(*parts))
+        if self.record_type is not None:
+            out.append(table.c.record_type == self.record_type)
+        if self.record_id is not None:
+            out.append(table.c.record_id == self.record_id)
+        if self.request_id is not None:
+            out.append(table.c.request_id == self.request_id)
+        if self.since is not None:
+            out.append(table.c.occurred_at >= self.since)
+        if self.until is not None:
+            out.append(table.c.occurred_at < self.until)
+        return out
