@@ -219,6 +219,8 @@ def measure(engine: str, name: str) -> dict[str, Any] | str:
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode < 0:
+        return f"stopped by signal {-done.returncode} (out of memory or time?)"
     if done.returncode or not lines:
         return (done.stderr.strip().splitlines() or ["no output"])[-1]
     return json.loads(lines[-1])
