@@ -104,8 +104,6 @@ class RateLimitSettings(BaseModel):
     refill_per_second: float = Field(1_000, gt=0)
     # With `redis_url` set the buckets live in Redis, under this prefix, shared by every process.
     redis_prefix: str = Field("crmhub:ratelimit:", min_length=1)
-    # How long each process keeps a client's own limits before reading them again.
-    client_settings_ttl_seconds: float = Field(30, ge=0)
 
 
 class Settings(BaseSettings):

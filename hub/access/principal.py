@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from hub.models.enums import ClientKind
 
@@ -15,6 +16,8 @@ class Principal:
     scopes: frozenset[str]
     partner_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
+    # The client's own rate limits (its settings' "rate_limit"); None: the hub's defaults.
+    rate_limit: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def is_partner(self) -> bool:

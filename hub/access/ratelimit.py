@@ -9,7 +9,9 @@ bucket and empties it, so a small capacity never locks a client out.
 
 Defaults come from ``[rate_limit]``; a client's own limits from its
 ``OAuthClient.settings``: ``{"rate_limit": {"capacity": 5000, "refill_per_second": 50}}``,
-or ``{"rate_limit": {"enabled": false}}`` to exempt it.
+or ``{"rate_limit": {"enabled": false}}`` to exempt it. They arrive with the
+principal (read with the token, so a change applies to the next request and
+costs no statement of its own).
 
 Buckets live in process memory (embedded, one process) or, when ``redis_url``
 is set, in Redis, updated by one Lua script so that every API process shares
@@ -26,10 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.models.access import OAuthClient
+from hub.access.principal import Principal
 from hub.settings import RateLimitSettings, Settings
 
 log = logging.getLogger("crmhub.ratelimit")
@@ -174,31 +174,28 @@ class RateLimiter:
             else:
                 buckets = MemoryBuckets()
         self.buckets = buckets
-        # client id -> (policy, read at): a client's own limits, re-read after the TTL.
-        self._policies: dict[str, tuple[Policy, float]] = {}
+        # client id -> (its own settings, the policy made of them): parsed once per change.
+        self._policies: dict[str, tuple[Any, Policy]] = {}
 
-    async def policy(self, conn: AsyncConnection, client_id: str) -> Policy:
-        cached = self._policies.get(client_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[1] < self.config.client_settings_ttl_seconds:
-            return cached[0]
-        own = await conn.scalar(select(OAuthClient.settings).where(OAuthClient.client_id == client_id))
-        policy = self._policy_of(client_id, (own or {}).get("rate_limit"))
-        self._policies[client_id] = (policy, now)
-        return policy
-
-    def _policy_of(self, client_id: str, own: Any) -> Policy:
+    def policy(self, client_id: str, own: Any) -> Policy:
+        """The policy of a client whose settings say ``own`` (its "rate_limit", or None)."""
         if not own:
             return self.default
+        cached = self._policies.get(client_id)
+        if cached is not None and cached[0] == own:
+            return cached[1]
         try:
-            return Policy.model_validate({**self.default.model_dump(), **own})
+            policy = Policy.model_validate({**self.default.model_dump(), **own})
         except (ValidationError, TypeError) as error:
             log.warning("client %s: ignoring its rate_limit settings: %s", client_id, error)
-            return self.default
+            policy = self.default
+        self._policies[client_id] = (own, policy)
+        return policy
 
-    async def take(self, conn: AsyncConnection, client_id: str, cost: int) -> Decision | None:
-        """Take ``cost`` tokens from the client's bucket; None when no limit applies."""
-        policy = await self.policy(conn, client_id)
+    async def take(self, principal: Principal, cost: int) -> Decision | None:
+        """Take ``cost`` tokens from the caller's client's bucket; None when no limit applies."""
+        client_id = principal.client_id
+        policy = self.policy(client_id, principal.rate_limit)
         if not policy.enabled:
             return None
         cost = max(1, cost)

@@ -171,7 +171,7 @@ class GraphQLView:
         limits: dict[str, str] = {}
 
         async def admit(cost: int) -> None:
-            decision = await db.using(self.limiter.take, principal.client_id, cost)
+            decision = await self.limiter.take(principal, cost)
             if decision is not None:
                 limits.update(decision.headers())
                 if not decision.allowed:

@@ -155,6 +155,7 @@ async def _principal_from_jwt(conn: AsyncConnection, token: str) -> Principal | 
         OAuthClient.kind,
         OAuthClient.partner_id,
         OAuthClient.scope.label("client_scope"),
+        OAuthClient.settings.label("client_settings"),
     ).where(OAuthClient.client_id == claims["client_id"], OAuthClient.disabled_at.is_(None))
     if user_id is not None:
         query = query.add_columns(User.id.label("user_id")).join(
@@ -174,6 +175,7 @@ def _live_token_query() -> Select[Any]:
             OAuthClient.kind,
             OAuthClient.partner_id,
             OAuthClient.scope.label("client_scope"),
+            OAuthClient.settings.label("client_settings"),
         )
         .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
         .outerjoin(User, User.id == OAuthToken.user_id)
@@ -193,4 +195,5 @@ def _principal(scope: str, row: Any) -> Principal:
         scopes=frozenset(scope.split()) & frozenset(row.client_scope.split()),
         partner_id=row.partner_id,
         user_id=getattr(row, "user_id", None),
+        rate_limit=(row.client_settings or {}).get("rate_limit"),
     )

@@ -124,7 +124,6 @@ def live_hub(hub_database: str, secret_key: str, store: dict[str, Any]):
             auth={"allow_insecure_transport": True},
             redis_url=store.get("redis_url"),
             rate_limit={
-                "client_settings_ttl_seconds": 0,
                 **({"redis_prefix": store["prefix"]} if "prefix" in store else {}),
                 **limits,
             },
@@ -133,6 +132,7 @@ def live_hub(hub_database: str, secret_key: str, store: dict[str, Any]):
             yield base_url, lambda **kw: caller(base_url, **kw)
 
     running.store = store  # type: ignore[attr-defined]
+    running.set_client_settings = set_client_settings  # type: ignore[attr-defined]
     yield running
     for made in callers:
         made.close()

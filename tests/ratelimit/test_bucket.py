@@ -7,7 +7,9 @@ import logging
 import pytest
 
 from hub.access import ratelimit
+from hub.access.principal import Principal
 from hub.access.ratelimit import Decision, MemoryBuckets, Policy, RateLimiter
+from hub.models.enums import ClientKind
 from hub.settings import Settings
 
 POLICY = Policy(capacity=100, refill_per_second=10)
@@ -52,9 +54,8 @@ def test_headers_of_an_admitted_and_a_refused_request():
     assert Decision(False, POLICY, 5000, 0.0).retry_after == 10
 
 
-class NoClient:
-    async def scalar(self, statement):
-        return None
+def caller(rate_limit=None) -> Principal:
+    return Principal("client", ClientKind.INTERNAL, frozenset(), rate_limit=rate_limit)
 
 
 class BrokenStore:
@@ -68,12 +69,20 @@ class BrokenStore:
 async def test_a_failing_store_lets_requests_through_and_says_so(caplog):
     limiter = RateLimiter(Settings(), buckets=BrokenStore())
     with caplog.at_level(logging.ERROR, logger="crmhub.ratelimit"):
-        assert await limiter.take(NoClient(), "client", 10) is None
+        assert await limiter.take(caller(), 10) is None
     assert "letting the request through" in caplog.text
 
 
 async def test_defaults_come_from_the_settings():
     limiter = RateLimiter(Settings(rate_limit={"capacity": 7, "refill_per_second": 0.5}))
-    decision = await limiter.take(NoClient(), "client", 3)
+    decision = await limiter.take(caller(), 3)
     assert decision.allowed and decision.policy.capacity == 7 and decision.remaining == 4
     assert decision.headers()["RateLimit-Policy"] == '"cost";q=7;w=14'
+
+
+async def test_a_clients_own_limits_are_merged_over_the_defaults_and_follow_changes():
+    limiter = RateLimiter(Settings(rate_limit={"capacity": 7, "refill_per_second": 0.5}))
+    own = await limiter.take(caller({"capacity": 3}), 1)
+    assert (own.policy.capacity, own.policy.refill_per_second) == (3, 0.5)
+    assert await limiter.take(caller({"enabled": False}), 1) is None
+    assert (await limiter.take(caller({"capacity": 0}), 1)).policy.capacity == 7, "invalid: defaults"

@@ -100,6 +100,9 @@ def test_a_clients_own_limits_win_and_a_client_can_be_exempt(live_hub):
         response = small.post()
         assert POLICY.match(response.headers["ratelimit-policy"]).groups() == ("4", "400")
         assert drain(small).status_code == 429
+        # Read with the token: a change applies to the very next request.
+        live_hub.set_client_settings(small.client_id, {"rate_limit": {"enabled": False}})
+        assert small.post().status_code == 200
 
         exempt = caller(client_settings={"rate_limit": {"enabled": False}})
         for _ in range(30):
