@@ -7,6 +7,8 @@ from typing import Any
 import graphene
 from sqlalchemy import ColumnElement, exists, select
 
+from hub.api.core.errors import ApiError, ErrorCode
+from hub.api.core.ids import expect_global_id
 from hub.api.core.enums import CustomerKindEnum, CustomerStatusEnum, LifecycleStageEnum
 from hub.api.core.scalars import DateTime
 from hub.identity.normalise import email, fold
@@ -17,6 +19,9 @@ from hub.models.enums import ContactPointKind, CustomerStatus
 class CustomerFilter(graphene.InputObjectType):
     """All given conditions must hold. Merged and erased customers are left out unless `statuses` asks for them."""
 
+    ids = graphene.List(
+        graphene.NonNull(graphene.ID), description="Only these customers (global ids, at most 250)."
+    )
     kind = graphene.Field(CustomerKindEnum)
     statuses = graphene.List(graphene.NonNull(CustomerStatusEnum))
     lifecycle_stages = graphene.List(graphene.NonNull(LifecycleStageEnum))
@@ -33,10 +38,21 @@ def _value(member: Any) -> Any:
     return getattr(member, "value", member)
 
 
+MAX_IDS = 250
+
+
+def _customer_ids(global_ids: list[str]) -> list[Any]:
+    if len(global_ids) > MAX_IDS:
+        raise ApiError(f"`ids` holds at most {MAX_IDS} ids.", ErrorCode.BAD_USER_INPUT)
+    return [expect_global_id(g, "Customer") for g in global_ids]
+
+
 def customer_filters(filter: dict[str, Any] | None, search: str | None) -> list[ColumnElement[bool]]:
     f = filter or {}
     statuses = f.get("statuses") or [CustomerStatus.ACTIVE]
     clauses: list[ColumnElement[bool]] = [Customer.status.in_([_value(s) for s in statuses])]
+    if f.get("ids") is not None:
+        clauses.append(Customer.id.in_(_customer_ids(f["ids"])))
     if f.get("kind") is not None:
         clauses.append(Customer.kind == _value(f["kind"]))
     if f.get("lifecycle_stages"):
