@@ -6,6 +6,8 @@ import graphene
 
 from hub.api.audit.schema import AuditQueries
 from hub.api.cases.types import Case
+from hub.api.connections.schema import ConnectionMutations, ConnectionQueries
+from hub.api.connections.types import SyncRun
 from hub.api.core.node import NodeQuery
 from hub.api.customers.schema import CustomerMutations, CustomerQueries
 from hub.api.feedback.types import Feedback
@@ -14,12 +16,16 @@ from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
 
 
-class Query(CustomerQueries, AuditQueries, NodeQuery, graphene.ObjectType):
+class Query(CustomerQueries, AuditQueries, ConnectionQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 
-class Mutation(CustomerMutations, InteractionMutations, graphene.ObjectType):
+class Mutation(
+    CustomerMutations, InteractionMutations, ConnectionMutations, graphene.ObjectType
+):
     """Every change goes through here; each payload carries typed `errors`."""
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order])
+schema = graphene.Schema(
+    query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order, SyncRun]
+)
