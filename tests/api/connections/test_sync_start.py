@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from kombu.exceptions import OperationalError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from connectors.base.credentials import encrypt
 from hub import tasks
-from hub.models import utcnow
+from hub.models import AuditEvent, utcnow
 from hub.models.enums import ConnectionStatus, SyncRunStatus
 from tests.api.connections.conftest import ADMIN, gid
 
@@ -43,7 +45,7 @@ async def start(client, connection: str, **input) -> dict:
     return data["syncStart"]
 
 
-async def test_queues_the_streams_asked_for(admin, add_connection, queued, ns):
+async def test_queues_the_streams_asked_for(admin, add_connection, queued, ns, sync_engine):
     connection_id = add_connection("go")
 
     payload = await start(admin, gid("Connection", connection_id),
@@ -56,6 +58,17 @@ async def test_queues_the_streams_asked_for(admin, add_connection, queued, ns):
     again = await start(admin, gid("Connection", connection_id))
     assert again["jobId"] == "job-2"
     assert queued[-1] == (connection_id, None, False)
+
+    with Session(sync_engine) as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.record_type, AuditEvent.details)
+            .where(AuditEvent.record_id == str(connection_id)).order_by(AuditEvent.occurred_at)
+        ).all()
+    assert [tuple(e) for e in events] == [
+        ("connection.sync", "connection", {"streams": ["orders", "customers", "orders"],
+                                           "fullRefresh": True}),
+        ("connection.sync", "connection", {"fullRefresh": False}),
+    ]
 
 
 async def test_failing_and_paused_connections_may_be_synced_by_hand(admin, add_connection, queued):

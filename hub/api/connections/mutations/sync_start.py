@@ -21,6 +21,7 @@ from connectors.base.registry import UnknownConnector, get_connector
 from hub import tasks
 from hub.access.scopes import Scope
 from hub.api.connections.dataloaders import ConnectionByIdLoader, sync_runs
+from hub.api.core.audited import Audited
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError, error_type
@@ -105,6 +106,11 @@ class SyncStart(Mutation):
     class Meta:
         scopes = (Scope.CONNECTIONS_ADMIN,)
         error_type = SyncStartError
+        audit = Audited(
+            action="connection.sync",
+            record="input.connection_id",
+            details=("input.streams", "input.full_refresh"),
+        )
 
     class Arguments:
         input = SyncStartInput(required=True)
