@@ -20,6 +20,7 @@ from hub.auth.routes import oauth_routes
 from hub.auth.server import AuthState
 from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
 from hub.settings import Settings, get_settings
+from hub.webhooks import webhook_routes
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *oauth_routes(auth),
+        *webhook_routes(engine, settings, sync_engine=sync_engine),
     ]
     # The sign-in and consent pages keep the user in a signed cookie; the API never reads it.
     middleware = [session_middleware(settings)]

@@ -14,10 +14,29 @@
 A write action is a name, a pydantic input model and a function of the
 session and the validated input; ``run_action`` executes it inside the
 session's idempotency key so a retried write is applied once.
+
+A connector whose platform pushes events implements the webhook hooks, which
+the hub's ``/webhooks/{connection}`` route (``hub/webhooks.py``) and inbox job
+(``hub/sync/inbox.py``) call in this order:
+
+- ``webhook_challenge(query, config, credentials)``: a GET, the platform's check
+  of a new callback URL (Facebook's ``hub.challenge``, Mailchimp's ping);
+- ``webhook_secret(config, credentials)``: the key deliveries are checked with;
+- ``verify_webhook(headers, body, secret, query, config=...)``: raise
+  ``SignatureError`` unless the raw delivery is the platform's;
+- ``webhook_event_id(headers, body)`` and ``webhook_topic(headers, body)``:
+  what the delivery is stored under (the inbox keeps each event id once);
+- ``webhook_records(headers, body)``: later, in a job, what it means.
+
+Nothing on the first four may call the platform: they run while the platform
+waits for its acknowledgement.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,10 +46,12 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from connectors.base.budget import RateBudget
+from connectors.base.credentials import reveal
 from connectors.base.errors import ConnectorError, CredentialsError, SignatureError
 from connectors.base.http import DEFAULT_TIMEOUTS, HttpSession, Timeouts
 from connectors.base.policy import Action, RetryPolicy, Verdict
 from connectors.base.stream import Stream
+from hub.sync.records import SourceRecordData
 
 
 class NoConfig(BaseModel):
@@ -146,6 +167,87 @@ class Connector:
         with session.idempotency(idempotency_key):
             return action.run(session, payload)
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> None:
-        """Raise SignatureError unless the delivery is the platform's (see ``webhooks``)."""
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "verify_webhook" in cls.__dict__:
+            cls.verify_webhook = _with_webhook_context(cls.__dict__["verify_webhook"])
+
+    # -- inbound webhooks (see the module docstring for the order the hub calls them in) -----
+
+    def webhook_secret(self, config: BaseModel, credentials: Any) -> str:
+        """The key this connection's deliveries are checked with; "" when none is configured.
+
+        By default the credentials' ``webhook_secret`` field: the secret is sealed with the
+        other credentials, never kept in the plain connection config.
+        """
+        return reveal(getattr(credentials, "webhook_secret", None)) or ""
+
+    def verify_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        secret: str,
+        query: Mapping[str, str] | None = None,
+        *,
+        config: BaseModel | None = None,
+    ) -> None:
+        """Raise SignatureError unless the delivery is the platform's (see ``webhooks``).
+
+        ``body`` is the raw request body, ``query`` the callback URL's query (Mailchimp
+        puts its secret there), ``config`` the connection's (Shopify refuses another
+        shop's delivery). Headers are matched case-insensitively.
+        """
         raise SignatureError(f"{self.title} does not send webhooks")
+
+    def webhook_event_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        """The platform's id of this event, which the inbox stores once per connection.
+
+        Platforms that send none get a hash of the body: a redelivery of the same
+        event is byte-identical, so it hashes the same.
+        """
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def webhook_topic(self, headers: Mapping[str, str], body: bytes) -> str:
+        """What kind of event this is, as the platform names it (``customers/update``)."""
+        return "webhook"
+
+    def webhook_records(self, headers: Mapping[str, str], body: bytes) -> list[SourceRecordData]:
+        """What a stored delivery means for the hub; MappingError says what is wrong with it.
+
+        Called by the inbox job, with the headers as stored (signatures dropped).
+        """
+        raise ConnectorError(f"{self.title} does not send webhooks")
+
+    def webhook_challenge(
+        self, query: Mapping[str, str], config: BaseModel | None = None, credentials: Any = None
+    ) -> str | None:
+        """The answer to the platform's GET check of the callback URL, or None if it sends none.
+
+        Raise SignatureError when the check names a token or secret that is not this
+        connection's (Facebook's ``hub.verify_token``).
+        """
+        return None
+
+
+def _with_webhook_context(verify: Callable[..., None]) -> Callable[..., None]:
+    """``verify`` taking the whole contract's arguments, for overrides written before it had them.
+
+    An override of ``verify_webhook(headers, body, secret)`` keeps working: the hub
+    always passes ``query`` and ``config``, and this drops what the override does not name.
+    """
+    params = inspect.signature(verify).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return verify
+    named = {name for name in ("query", "config") if name in params}
+    if named == {"query", "config"}:
+        return verify
+
+    @functools.wraps(verify)
+    def adapted(self: Connector, headers: Mapping[str, str], body: bytes, secret: str,
+                query: Mapping[str, str] | None = None, *,
+                config: BaseModel | None = None) -> None:
+        context = {"query": query, "config": config}
+        verify(self, headers, body, secret, **{k: v for k, v in context.items() if k in named})
+
+    del adapted.__wrapped__  # its signature is the contract's, not the override's
+    return adapted

@@ -4,11 +4,18 @@ The "Example CRM" API: ``GET /contacts`` (limit/offset, ``updated_since``,
 ``{"data": [...], "meta": {"total": n}}``), ``GET /notes`` (``cursor``,
 ``meta.next_cursor``), ``POST /notes``; key in ``X-Example-Token``; webhooks
 signed ``X-Example-Signature: sha256=<hex HMAC of "<timestamp>." + body>``.
+
+A webhook delivery is ``{"id": "<event id>", "event": "<topic>", "data": {...}}``
+where ``data`` is the contact or note as the API shows it (a deleted contact:
+its id and ``updated_at``). The API checks a new callback URL with
+``GET ?challenge=<c>``, to be answered with ``c``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 from requests.structures import CaseInsensitiveDict
@@ -16,6 +23,7 @@ from requests.structures import CaseInsensitiveDict
 from connectors.base import ApiKeyAuth, Connector, HttpSession, WriteAction
 from connectors.base.webhooks import check_timestamp, verify_hmac
 from connectors.example.streams import Contacts, Notes
+from hub.sync.records import MappingError, SourceRecordData
 
 
 class ExampleConfig(BaseModel):
@@ -24,6 +32,9 @@ class ExampleConfig(BaseModel):
 
 class ExampleCredentials(BaseModel):
     api_key: SecretStr = Field(description="API key, sent in X-Example-Token.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Signs webhook deliveries (X-Example-Signature)."
+    )
 
 
 class NewNote(BaseModel):
@@ -48,12 +59,61 @@ class ExampleConnector(Connector):
     def auth(self, config, credentials: ExampleCredentials, on_credentials_change):
         return ApiKeyAuth(credentials.api_key, header="X-Example-Token")
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> None:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str,
+                       query: Mapping[str, str] | None = None, *, config=None) -> None:
         headers = CaseInsensitiveDict(headers)
         timestamp = headers.get("X-Example-Timestamp")
         check_timestamp(timestamp)
         signed = f"{timestamp}.".encode() + body
         verify_hmac(secret, signed, headers.get("X-Example-Signature"), "hex", prefix="sha256=")
+
+    def webhook_event_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        event_id = (_event(body) or {}).get("id")
+        if isinstance(event_id, str | int) and str(event_id):
+            return str(event_id)
+        # A body the job will refuse is still kept: under the hash of its bytes.
+        return super().webhook_event_id(headers, body)
+
+    def webhook_topic(self, headers: Mapping[str, str], body: bytes) -> str:
+        topic = (_event(body) or {}).get("event")
+        return topic if isinstance(topic, str) and topic else "unknown"
+
+    def webhook_records(self, headers: Mapping[str, str], body: bytes) -> list[SourceRecordData]:
+        event = _event(body)
+        if event is None:
+            raise MappingError("example webhook: the body is not a JSON object")
+        stream = _EVENT_STREAMS.get(event.get("event"))
+        if stream is None:
+            return []  # a topic the hub does not use
+        data = event.get("data")
+        if not isinstance(data, dict):
+            raise MappingError(f"example webhook {event['event']}: no data object")
+        if event["event"] == "contact.deleted":
+            data = {**data, "deleted": True}
+        try:
+            return [stream().map(data)]
+        except (KeyError, ValueError, TypeError) as error:
+            raise MappingError(f"example webhook {event['event']}: {error!r}") from None
+
+    def webhook_challenge(self, query: Mapping[str, str], config=None,
+                          credentials=None) -> str | None:
+        return query.get("challenge") or None
+
+
+_EVENT_STREAMS: dict[Any, type[Contacts | Notes]] = {
+    "contact.created": Contacts,
+    "contact.updated": Contacts,
+    "contact.deleted": Contacts,
+    "note.created": Notes,
+}
+
+
+def _event(body: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return event if isinstance(event, dict) else None
 
 
 __all__ = ["ExampleConnector"]

@@ -85,8 +85,32 @@ class ShopifyConnector(Connector):
     def auth(self, config, credentials: ShopifyCredentials, on_credentials_change):
         return ApiKeyAuth(credentials.access_token, header="X-Shopify-Access-Token")
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: Any) -> None:
+    # -- webhooks (the contract in connectors/base/connector.py; the work in ``webhooks``) ----
+
+    def verify_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        secret: Any,
+        query: Mapping[str, str] | None = None,
+        *,
+        config: BaseModel | Mapping[str, Any] | None = None,
+    ) -> None:
         webhooks.verify(headers, body, secret)
+        # One app secret signs every shop's deliveries: refuse another shop's, and a delivery
+        # without the event id and topic the inbox stores it under.
+        self.webhook_delivery(headers, config)
+
+    def webhook_event_id(self, headers: Mapping[str, str], body: bytes) -> str:
+        return self.webhook_delivery(headers).event_id
+
+    def webhook_topic(self, headers: Mapping[str, str], body: bytes) -> str:
+        return self.webhook_delivery(headers).topic
+
+    def webhook_records(self, headers: Mapping[str, str], body: bytes) -> list[SourceRecordData]:
+        delivery = self.webhook_delivery(headers)
+        return webhooks.events_from_webhook(delivery.topic, body,
+                                            triggered_at=delivery.triggered_at)
 
     def webhook_delivery(
         self, headers: Mapping[str, str], config: BaseModel | Mapping[str, Any] | None = None

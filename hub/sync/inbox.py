@@ -1,0 +1,420 @@
+"""The webhook inbox: each verified delivery stored once, then processed once by a job.
+
+Intake (``hub/webhooks.py``) verifies a delivery and hands it to the
+``InboxWriter``: ``INSERT … ON CONFLICT DO NOTHING`` keyed by (connection,
+provider event id), so a redelivery, even one racing the first copy, leaves one
+row and is told apart by getting no id back; concurrent deliveries share a
+transaction. Signature, authorization and secret headers are dropped first
+(``storable_headers``); the query string is never stored.
+
+Processing (``process_event``, the ``process_inbound_event`` job) parses the
+stored body with the connector's ``webhook_records`` and writes every record
+with the ``CanonicalWriter`` and the event's ``processed_at`` in ONE
+transaction, which first re-reads the event under a lock and does nothing if
+it is already processed: a job run twice processes once. A delivery that cannot
+be parsed or written keeps its body, gets its ``error`` and ``attempts + 1``,
+and is retried by ``process_pending`` (the ``process_pending_inbox`` job of the
+scheduler, which also picks up events whose enqueue was lost) up to
+``MAX_ATTEMPTS`` tries. The writer ignores a record older than the stored one,
+so events applied out of order never overwrite newer data; on PostgreSQL each
+record identity is also locked for the transaction, so that two events about
+the same record processed at once are applied one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import functools
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Insert, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from connectors.base.connector import Connector
+from connectors.base.registry import get_connector
+from hub.db import sync_session_factory
+from hub.models import Connection, InboundEvent, new_id, utcnow
+from hub.sync.engine import describe
+from hub.sync.records import SourceRecordData
+from hub.sync.writer import CanonicalWriter
+from hub.tasks import job, job_engine
+
+log = logging.getLogger(__name__)
+
+events = InboundEvent.__table__
+connections = Connection.__table__
+
+# A failing event is retried this many times in all, then left for a person to look at.
+MAX_ATTEMPTS = 5
+# How long an unprocessed event waits for its own job before the scheduler's sweep takes it.
+PENDING_AFTER = timedelta(seconds=60)
+# A concurrent writer of the same new record wins the race with a unique violation: try again.
+_RACE_RETRIES = 3
+
+# Headers that authenticate rather than describe a delivery; names are matched in lower case.
+_SECRET_HEADER = re.compile(
+    r"authorization|cookie|signature|hmac|secret|token|api[-_]?key|password|verify"
+)
+
+
+class Result(enum.StrEnum):
+    PROCESSED = "PROCESSED"
+    ALREADY_DONE = "ALREADY_DONE"  # processed before, or being processed by another worker
+    FAILED = "FAILED"
+    MISSING = "MISSING"
+
+
+# -- intake ---------------------------------------------------------------------------------
+
+
+def storable_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The delivery's headers without anything that proves who sent it (lower-case names)."""
+    kept = {}
+    for name, value in headers.items():
+        name = name.lower()
+        if not _is_secret_header(name):
+            kept[name] = value
+    return kept
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_header(name: str) -> bool:
+    return _SECRET_HEADER.search(name) is not None
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(events)
+        .on_conflict_do_nothing(index_elements=["connection_id", "provider_event_id"])
+        .returning(events.c.id)
+    )
+
+
+_INSERTS = {name: _insert_ignoring_duplicates(name) for name in ("postgresql", "sqlite")}
+
+
+class IntakeGate:
+    """When this process last stored deliveries; processing here waits for a pause.
+
+    When jobs run in the serving process (the embedded runner), processing an
+    event competes with intake for the CPU and, on SQLite, for the one write
+    lock, whose waiters poll with growing sleeps: a burst of deliveries would be
+    acknowledged at a fraction of the rate. Processing can wait, the platform
+    cannot: a job first waits until intake has been quiet for ``quiet`` seconds
+    (at most ``timeout``). A worker process never stores deliveries: no wait.
+    """
+
+    def __init__(self) -> None:
+        self._last = float("-inf")
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def wait_quiet(self, quiet: float = 0.02, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            pause = max(0.0, min(self._last + quiet, deadline) - now)
+            if pause == 0:
+                return
+            time.sleep(pause)
+
+
+INTAKE = IntakeGate()
+
+_Pending = tuple[dict[str, Any], "asyncio.Future[uuid.UUID | None]"]
+
+
+class InboxWriter:
+    """Stores verified deliveries many to a transaction, without blocking the event loop.
+
+    ``store`` returns once its delivery is committed. While a transaction is
+    being written, the deliveries that arrive meanwhile wait and go into the
+    next one: a lone delivery is written at once, and under load one commit
+    covers many, so intake is not bound by how fast the database commits.
+    ``after_commit(new_ids)`` is called on the event loop after each commit,
+    before anyone waiting is answered; it must not block (the hub enqueues the
+    events' jobs there, handing them to a thread when a broker is configured).
+
+    PostgreSQL: up to ``POSTGRES_WRITERS`` transactions at once on the async
+    engine, whose commits overlap; rows go in key order, so two never deadlock.
+    SQLite: one at a time (it has one write lock), each a single call in a
+    worker thread through ``sync_engine``: aiosqlite would make every statement
+    of it a round trip between threads, and each of those waits for the GIL
+    while the event loop is busy.
+    """
+
+    POSTGRES_WRITERS = 4
+
+    def __init__(self, engine: AsyncEngine,
+                 after_commit: Callable[[list[uuid.UUID]], None] | None = None, *,
+                 sync_engine: Engine | None = None, max_batch: int = 500) -> None:
+        self.engine = engine
+        self.sync_engine = sync_engine if engine.dialect.name == "sqlite" else None
+        self.after_commit = after_commit
+        self.max_batch = max_batch
+        self.writers = 1 if engine.dialect.name == "sqlite" else self.POSTGRES_WRITERS
+        self._waiting: list[_Pending] = []
+        self._writers = 0  # counted down as a writer finds nothing waiting, not a tick later
+        self._tasks: set[asyncio.Task[None]] = set()  # held, so that none is collected
+
+    async def store(self, connection_id: uuid.UUID, provider_event_id: str, topic: str,
+                    headers: Mapping[str, str], body: bytes) -> uuid.UUID | None:
+        """The new event's id, or None when this event is already stored (a redelivery).
+
+        ``headers`` must already be ``storable_headers``. Raises IntegrityError when the
+        connection no longer exists.
+        """
+        values = {
+            "id": new_id(), "connection_id": connection_id,
+            "provider_event_id": provider_event_id[:255], "topic": topic[:200],
+            "headers": dict(headers), "body": body, "received_at": utcnow(),
+            "processed_at": None, "attempts": 0, "error": None,
+        }
+        stored: asyncio.Future[uuid.UUID | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((values, stored))
+        INTAKE.touch()
+        if self._writers < self.writers:
+            self._writers += 1
+            writer = asyncio.create_task(self._write_waiting())
+            self._tasks.add(writer)
+            writer.add_done_callback(self._tasks.discard)
+        return await stored
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[:self.max_batch]
+                del self._waiting[:self.max_batch]
+                await self._write(batch)
+                INTAKE.touch()
+        finally:
+            self._writers -= 1
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        # One row per event: a copy within the batch is a redelivery, like one arriving later.
+        firsts: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
+        for values, _ in batch:
+            firsts.setdefault((values["connection_id"], values["provider_event_id"]), values)
+        rows = [firsts[key] for key in sorted(firsts)]
+        failed: dict[uuid.UUID, Exception] = {}
+        try:
+            inserted = await self._insert(rows)
+        except IntegrityError:
+            # A connection deleted meanwhile: find its rows, store everyone else's.
+            inserted, failed = await self._insert_each(rows)
+        except Exception as error:  # noqa: BLE001 - each waiting request gets the failure
+            for _, stored in batch:
+                _settle(stored, error=error)
+            return
+        if inserted and self.after_commit is not None:
+            try:
+                self.after_commit([r["id"] for r in rows if r["id"] in inserted])
+            except Exception:  # stored is what counts; the sweep does the rest
+                log.exception("after_commit failed for %d inbound events", len(inserted))
+        for values, stored in batch:
+            if values["id"] in failed:
+                _settle(stored, error=failed[values["id"]])
+            else:
+                _settle(stored, result=values["id"] if values["id"] in inserted else None)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        if self.sync_engine is not None:
+            return await asyncio.to_thread(self._insert_sync, rows)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(_INSERTS[conn.dialect.name], rows)
+            return set(result.scalars())
+
+    def _insert_sync(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        with self.sync_engine.begin() as conn:  # type: ignore[union-attr]
+            return set(conn.execute(_INSERTS[conn.dialect.name], rows).scalars())
+
+    async def _insert_each(self, rows: list[dict[str, Any]]
+                           ) -> tuple[set[uuid.UUID], dict[uuid.UUID, Exception]]:
+        inserted, failed = set(), {}
+        for row in rows:
+            try:
+                inserted |= await self._insert([row])
+            except IntegrityError as error:
+                failed[row["id"]] = error
+        return inserted, failed
+
+
+def _settle(future: asyncio.Future[uuid.UUID | None], *, result: uuid.UUID | None = None,
+            error: Exception | None = None) -> None:
+    if future.done():  # its request went away (client disconnected): nothing to answer
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+# -- processing -----------------------------------------------------------------------------
+
+
+_LOCK_EVENT = select(events).where(events.c.id == bindparam("id")).with_for_update(skip_locked=True)
+
+
+def process_event(engine: Engine, event_id: uuid.UUID, *, writer: CanonicalWriter | None = None,
+                  now: datetime | None = None) -> Result:
+    """Apply one stored event, at most once; a failure is kept on the event, not raised.
+
+    Errors of the database itself (not of this event's data) are raised after the
+    attempt is counted, so that the job runner's own retry can have a go.
+    """
+    writer = writer or CanonicalWriter()
+    sessions = sync_session_factory(engine)
+    INTAKE.wait_quiet()
+    for attempt in range(_RACE_RETRIES + 1):
+        try:
+            with _transaction(sessions) as session:
+                return _apply(session, writer, event_id, now or utcnow())
+        except IntegrityError as error:
+            if attempt < _RACE_RETRIES:
+                continue  # another transaction created the same record first: read it now
+            failure: Exception = error
+        except Exception as error:  # noqa: BLE001 - every failure is kept on the event
+            failure = error
+        break
+    _record_failure(sessions, event_id, failure)
+    if isinstance(failure, DBAPIError) and not isinstance(failure, IntegrityError):
+        raise failure
+    return Result.FAILED
+
+
+def _apply(session: Session, writer: CanonicalWriter, event_id: uuid.UUID,
+           now: datetime) -> Result:
+    db = session.connection()
+    event = db.execute(_LOCK_EVENT, {"id": event_id}).one_or_none()
+    if event is None:
+        # Gone (its connection was deleted) or locked by a worker processing it right now.
+        exists = db.execute(select(events.c.id).where(events.c.id == event_id)).first()
+        return Result.ALREADY_DONE if exists else Result.MISSING
+    if event.processed_at is not None:
+        return Result.ALREADY_DONE
+    name = db.execute(
+        select(connections.c.connector).where(connections.c.id == event.connection_id)
+    ).scalar_one()
+    records = _connector(name).webhook_records(event.headers or {}, event.body)
+    if db.dialect.name == "postgresql":
+        _lock_identities(session, event.connection_id, records)
+    for rec in records:
+        writer.write(session, event.connection_id, rec, now)
+    db.execute(
+        update(events).where(events.c.id == event_id)
+        .values(processed_at=now, attempts=events.c.attempts + 1, error=None)
+    )
+    return Result.PROCESSED
+
+
+@functools.lru_cache(maxsize=64)
+def _connector(name: str) -> Connector:
+    # Finding a plugin reads every installed package's entry points: once per name.
+    return get_connector(name)()
+
+
+def _lock_identities(session: Session, connection_id: uuid.UUID,
+                     records: list[SourceRecordData]) -> None:
+    """Hold each record identity for this transaction, so concurrent events apply in turn.
+
+    Without it two events about one record could both read the old row and the
+    older of them commit last. Locks are taken in key order: no deadlocks.
+    """
+    keys = set()
+    for rec in records:
+        identities = [(rec.object_type, rec.external_id)]
+        if rec.person_ref is not None:
+            identities.append(rec.person_ref)
+        for object_type, external_id in identities:
+            name = f"{connection_id}/{object_type}/{external_id}".encode()
+            keys.add(int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big",
+                                    signed=True))
+    for key in sorted(keys):
+        session.connection().execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _record_failure(sessions: Callable[[], Session], event_id: uuid.UUID, error: Exception) -> None:
+    message = describe(error)
+    log.warning("inbound event %s failed: %s", event_id, message)
+    try:
+        with _transaction(sessions) as session:
+            session.execute(
+                update(events)
+                .where(events.c.id == event_id, events.c.processed_at.is_(None))
+                .values(attempts=events.c.attempts + 1, error=message)
+            )
+    except Exception:  # the database itself may be what failed
+        log.exception("could not record the failure of inbound event %s", event_id)
+
+
+def pending_events(engine: Engine, *, older_than: timedelta = PENDING_AFTER, limit: int = 100,
+                   connection_id: uuid.UUID | None = None,
+                   now: datetime | None = None) -> list[uuid.UUID]:
+    """Unprocessed events received before ``now - older_than`` with tries left, oldest first."""
+    query = (
+        select(events.c.id)
+        .where(events.c.processed_at.is_(None),
+               events.c.received_at <= (now or utcnow()) - older_than,
+               events.c.attempts < MAX_ATTEMPTS)
+        .order_by(events.c.received_at)
+        .limit(limit)
+    )
+    if connection_id is not None:
+        query = query.where(events.c.connection_id == connection_id)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def process_pending(engine: Engine, *, limit: int = 100, older_than: timedelta = PENDING_AFTER,
+                    connection_id: uuid.UUID | None = None,
+                    writer: CanonicalWriter | None = None) -> dict[Result, int]:
+    """Process the events that waited too long (their enqueue lost, or an earlier try failed)."""
+    tally = dict.fromkeys(Result, 0)
+    writer = writer or CanonicalWriter()
+    for event_id in pending_events(engine, older_than=older_than, limit=limit,
+                                   connection_id=connection_id):
+        tally[process_event(engine, event_id, writer=writer)] += 1
+    return tally
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+
+@job
+def process_inbound_event(event_id: str) -> str:
+    """Enqueued by the webhook route for each event it stores."""
+    return process_event(job_engine(), uuid.UUID(event_id)).value
+
+
+@job
+def process_pending_inbox(limit: int = 100) -> dict[str, int]:
+    """For the scheduler: events left unprocessed (lost enqueue, failed try) get another go."""
+    tally = process_pending(job_engine(), limit=limit)
+    return {result.value: count for result, count in tally.items() if count}
+
+
+@contextmanager
+def _transaction(sessions: Callable[[], Session]) -> Iterator[Session]:
+    with sessions() as session, session.begin():
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            # Take SQLite's write lock up front (see hub/sync/engine.py): the event is
+            # then ours alone until commit, as FOR UPDATE makes it on PostgreSQL.
+            driver = connection.connection.driver_connection
+            if not driver.in_transaction:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield session

@@ -1,0 +1,319 @@
+"""``/webhooks/{connection_id}``: inbound deliveries, verified, stored, acknowledged in milliseconds.
+
+``POST``: the connection (404 if there is none) names the connector that checks
+the delivery against the connection's secret (401, and nothing stored, when it
+fails); the verified delivery goes into the inbox (``hub/sync/inbox.py``) with
+``INSERT … ON CONFLICT DO NOTHING`` on the async engine, and is acknowledged
+once committed; a job to process it is then enqueued. A redelivery of a stored
+event is acknowledged (200) and ignored. Nothing here calls the platform or
+writes canonical data: the platform is waiting, and most retry a slow answer.
+
+``GET``: the platform's check of the callback URL (Facebook's ``hub.challenge``,
+Mailchimp's ping), answered by the connector's ``webhook_challenge``.
+
+Answers: 200 ``{"status": "accepted" | "duplicate"}``; 400 a delivery that names
+no event; 401 a bad or missing signature (or no secret configured); 404 an
+unknown connection; 405 a GET to a connector without a URL check; 413 a body
+over the limit; 503 the hub cannot read the connection's connector or
+credentials (a configuration fault: the platform retries later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from requests.structures import CaseInsensitiveDict
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from connectors.base.connector import Connector
+from connectors.base.credentials import configured_keys, decrypt
+from connectors.base.errors import ConnectorError, SignatureError
+from connectors.base.registry import get_connector
+from hub import tasks
+from hub.models import Connection
+from hub.settings import Settings
+from hub.sync import inbox
+
+log = logging.getLogger(__name__)
+
+# Generous for one event (a large Shopify order is tens of kB), small for a flood.
+MAX_BODY_BYTES = 1024 * 1024
+# A connection's connector, config and secret are kept this long: a rotated secret takes
+# effect within it, a deleted connection at once (its insert fails).
+CACHE_SECONDS = 5.0
+_CACHE_SIZE = 10_000
+# New events whose jobs may wait to be enqueued; beyond that the inbox sweep takes them.
+ENQUEUE_BACKLOG = 10_000
+
+_ACCEPTED = b'{"status":"accepted"}'
+_DUPLICATE = b'{"status":"duplicate"}'
+
+Enqueue = Callable[..., Any]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def response(self) -> Response:
+        return JSONResponse({"error": self.error, "message": self.message},
+                            status_code=self.status)
+
+
+_NO_CONNECTION = (404, "connection", "no such connection")
+
+
+class WebhookEndpoint:
+    """The two routes, with what they share: connections read, the inbox, the job queue.
+
+    ``sync_engine`` is the same database's: SQLite deliveries are written through it
+    (see ``InboxWriter``). ``enqueue`` defaults to ``hub.tasks.enqueue``.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, *,
+                 sync_engine: Engine | None = None, enqueue: Enqueue | None = None,
+                 max_body_bytes: int = MAX_BODY_BYTES,
+                 cache_seconds: float = CACHE_SECONDS) -> None:
+        self.receivers = Receivers(engine, settings, cache_seconds)
+        self.jobs = _Enqueuer(enqueue, in_thread=bool(settings.jobs.broker_url))
+        self.inbox = inbox.InboxWriter(engine, after_commit=self.jobs.submit,
+                                       sync_engine=sync_engine)
+        self.max_body_bytes = max_body_bytes
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/webhooks/{connection_id}", self.receive, methods=["POST"]),
+            Route("/webhooks/{connection_id}", self.challenge, methods=["GET"]),
+        ]
+
+    # -- POST ---------------------------------------------------------------------------------
+
+    async def receive(self, request: Request) -> Response:
+        try:
+            receiver = await self.receivers.get(request.path_params["connection_id"])
+            body = await self._body(request)
+            # Once, from the raw scope: Starlette's Headers decode on every lookup.
+            headers = CaseInsensitiveDict(
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in request.scope["headers"]
+            )
+            query = dict(request.query_params) if request.scope["query_string"] else {}
+            event_id, topic = receiver.check(headers, body, query)
+            stored = await self.inbox.store(receiver.connection_id, event_id, topic,
+                                            inbox.storable_headers(headers), body)
+        except _Refused as refused:
+            return refused.response()
+        except IntegrityError:
+            # The inbox's only other constraint is the connection: it was just deleted.
+            self.receivers.forget(request.path_params["connection_id"])
+            return _Refused(*_NO_CONNECTION).response()
+        return Response(_ACCEPTED if stored is not None else _DUPLICATE,
+                        media_type="application/json")
+
+    async def _body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise _Refused(400, "delivery", "Content-Length is not a number")
+            if int(declared) > self.max_body_bytes:
+                raise self._too_large()
+            return await request.body()  # the server stops at the declared length
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self) -> _Refused:
+        return _Refused(413, "too_large", f"the body is over {self.max_body_bytes} bytes")
+
+    # -- GET ----------------------------------------------------------------------------------
+
+    async def challenge(self, request: Request) -> Response:
+        try:
+            receiver = await self.receivers.get(request.path_params["connection_id"])
+            try:
+                answer = receiver.connector.webhook_challenge(
+                    dict(request.query_params), receiver.config, receiver.credentials
+                )
+            except SignatureError as error:
+                raise _Refused(401, "signature", str(error)) from None
+        except _Refused as refused:
+            return refused.response()
+        if answer is None:
+            return JSONResponse(
+                {"error": "method", "message": f"{receiver.connector.title} sends no GET check"},
+                status_code=405, headers={"Allow": "POST"},
+            )
+        return PlainTextResponse(answer)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """What checking one connection's deliveries needs, read from its row once."""
+
+    connection_id: uuid.UUID
+    connector: Connector
+    config: BaseModel
+    credentials: Any
+    secret: str
+
+    def check(self, headers: CaseInsensitiveDict, body: bytes,
+              query: dict[str, str]) -> tuple[str, str]:
+        """The delivery's event id and topic once it is verified; _Refused if it is not."""
+        if not self.secret:
+            # An empty key would make every signature anyone's to compute.
+            raise _Refused(401, "signature", "no webhook secret is configured")
+        try:
+            self.connector.verify_webhook(headers, body, self.secret, query, config=self.config)
+            event_id = self.connector.webhook_event_id(headers, body)
+            topic = self.connector.webhook_topic(headers, body)
+        except SignatureError as error:
+            raise _Refused(401, "signature", str(error)) from None
+        except (ConnectorError, ValueError) as error:
+            raise _Refused(400, "delivery", str(error)) from None
+        if not event_id:
+            raise _Refused(400, "delivery", "the delivery names no event")
+        return event_id, topic
+
+
+class Receivers:
+    """Connections ready to check deliveries: each read at most once per ``ttl`` at a time.
+
+    When an entry expires, the requests that find it so wait for ONE read of the row,
+    not one each.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, ttl: float) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.ttl = ttl
+        self._cache: dict[uuid.UUID, tuple[float, Receiver]] = {}
+        self._reading: dict[uuid.UUID, asyncio.Task[Receiver]] = {}
+        self._connectors: dict[str, Connector] = {}
+
+    async def get(self, raw_id: str) -> Receiver:
+        try:
+            connection_id = uuid.UUID(raw_id)
+        except ValueError:
+            raise _Refused(*_NO_CONNECTION) from None
+        cached = self._cache.get(connection_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        reading = self._reading.get(connection_id)
+        if reading is None:
+            reading = self._reading[connection_id] = asyncio.create_task(
+                self._read(connection_id))
+            reading.add_done_callback(lambda _: self._reading.pop(connection_id, None))
+        # Shielded: a waiter that goes away must not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    def forget(self, raw_id: str) -> None:
+        try:
+            self._cache.pop(uuid.UUID(raw_id), None)
+        except ValueError:
+            pass
+
+    async def _read(self, connection_id: uuid.UUID) -> Receiver:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                select(Connection.connector, Connection.config, Connection.credentials)
+                .where(Connection.id == connection_id)
+            )).first()
+        if row is None:
+            raise _Refused(*_NO_CONNECTION)
+        receiver = self._open(connection_id, row)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[connection_id] = (time.monotonic() + self.ttl, receiver)
+        return receiver
+
+    def _open(self, connection_id: uuid.UUID, row: Any) -> Receiver:
+        try:
+            connector = self._connectors.get(row.connector)
+            if connector is None:
+                connector = self._connectors[row.connector] = get_connector(row.connector)()
+            config = connector.parse_config(row.config or {})
+            sealed = (decrypt(row.credentials, configured_keys(self.settings))
+                      if row.credentials else None)
+            credentials = connector.parse_credentials(sealed)
+            secret = connector.webhook_secret(config, credentials) or ""
+        except (ConnectorError, ValueError) as error:
+            # Never the platform's fault: say so in the log (without the secret-bearing
+            # message), and let the platform retry later.
+            log.error("webhooks for connection %s cannot be checked: %s", connection_id,
+                      type(error).__name__)
+            raise _Refused(503, "unavailable",
+                           "this connection cannot receive webhooks now") from None
+        return Receiver(connection_id, connector, config, credentials, secret)
+
+
+class _Enqueuer:
+    """Enqueues a processing job per new event, just after the events are committed.
+
+    Embedded, enqueueing is a bounded, non-blocking hand-over to this process's
+    job threads: done at once. With a broker each enqueue is a network round
+    trip: done from a thread of its own, so that no delivery waits for it. An
+    event whose job is never enqueued (the queue is full or unreachable, the
+    backlog is full, the process stops) is stored all the same, and the inbox
+    sweep (``process_pending_inbox``) processes it.
+    """
+
+    def __init__(self, enqueue: Enqueue | None, *, in_thread: bool,
+                 backlog: int = ENQUEUE_BACKLOG) -> None:
+        self._enqueue = enqueue
+        self.backlog = backlog
+        self._waiting = 0
+        self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="crmhub-webhook-jobs") \
+            if in_thread else None
+
+    def submit(self, event_ids: list[uuid.UUID]) -> None:
+        if self._thread is None:
+            self._run(event_ids)
+            return
+        with self._lock:
+            if self._waiting + len(event_ids) > self.backlog:
+                log.warning("%d inbound event(s) stored, not enqueued (backlog full); the "
+                            "inbox sweep will process them", len(event_ids))
+                return
+            self._waiting += len(event_ids)
+        self._thread.submit(self._run, event_ids)
+
+    def _run(self, event_ids: list[uuid.UUID]) -> None:
+        enqueue = self._enqueue or tasks.enqueue
+        refused = 0
+        for n, event_id in enumerate(event_ids):
+            try:
+                enqueue("process_inbound_event", event_id=str(event_id))
+            except Exception:  # noqa: BLE001 - stored is what counts: the sweep takes it
+                # A full or unreachable queue stays so for the moment: leave the rest too.
+                refused = len(event_ids) - n
+                break
+        if self._thread is not None:
+            with self._lock:
+                self._waiting -= len(event_ids)
+        if refused:
+            log.warning("%d inbound event(s) stored, not enqueued (job queue full or "
+                        "unreachable); the inbox sweep will process them", refused)
+
+
+def webhook_routes(engine: AsyncEngine, settings: Settings, **options: Any) -> list[Route]:
+    return WebhookEndpoint(engine, settings, **options).routes()

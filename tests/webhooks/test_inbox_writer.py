@@ -1,0 +1,57 @@
+"""The inbox's group commit: concurrent deliveries share transactions, each event stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from hub.db import create_async_db_engine
+from hub.sync.inbox import InboxWriter
+from tests.webhooks.deliveries import stored
+
+
+@pytest.fixture
+async def writer(hook_settings, engine):
+    async_engine = create_async_db_engine(hook_settings)
+    committed: list[uuid.UUID] = []
+    yield InboxWriter(async_engine, after_commit=committed.extend, sync_engine=engine), committed
+    await async_engine.dispose()
+
+
+async def test_concurrent_copies_of_events_store_each_once(writer, engine, connection):
+    inbox, committed = writer
+    # 50 events, 4 copies each, all at once: copies share batches and race across them.
+    deliveries = [(f"evt-{n}", copy) for copy in range(4) for n in range(50)]
+    results = await asyncio.wait_for(asyncio.gather(*(
+        inbox.store(connection, event_id, "t", {"copy": str(copy)}, b"{}")
+        for event_id, copy in deliveries
+    )), 30)
+
+    accepted = [(event_id, result) for (event_id, _), result in zip(deliveries, results,
+                                                                      strict=True) if result]
+    assert sorted(event_id for event_id, _ in accepted) == sorted(f"evt-{n}" for n in range(50))
+    rows = stored(engine, connection)
+    assert sorted(r.id for r in rows) == sorted(result for _, result in accepted)
+    assert sorted(committed) == sorted(r.id for r in rows)  # told once per new event
+
+
+async def test_one_after_another_each_is_written(writer, engine, connection):
+    inbox, _ = writer
+    for n in range(20):  # each arrives as the previous writer is finishing
+        assert await asyncio.wait_for(inbox.store(connection, f"e{n}", "t", {}, b"{}"), 10)
+    assert len(stored(engine, connection)) == 20
+
+
+async def test_a_vanished_connection_fails_alone(writer, engine, connection):
+    inbox, committed = writer
+    gone = uuid.uuid4()
+    good, bad = await asyncio.gather(
+        inbox.store(connection, "e1", "t", {}, b"{}"),
+        inbox.store(gone, "e1", "t", {}, b"{}"),
+        return_exceptions=True,
+    )
+    assert isinstance(good, uuid.UUID) and isinstance(bad, IntegrityError)
+    assert [r.id for r in stored(engine, connection)] == [good] == committed
