@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from sqlalchemy import text
@@ -19,6 +20,7 @@ from hub.auth.pages import session_middleware
 from hub.auth.routes import oauth_routes
 from hub.auth.server import AuthState
 from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
+from hub import tasks
 from hub.settings import Settings, get_settings
 from hub.webhooks import webhook_routes
 
@@ -47,7 +49,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        # Embedded mode runs jobs and the sync schedule in this process; with a broker, workers do.
+        tasks.start(settings)
+        # Everything built so far lives as long as the process: keep the collector from
+        # walking it on every full collection of a request's short-lived objects.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            tasks.shutdown()
         await graphql.limiter.close()
         await engine.dispose()
         sync_engine.dispose()

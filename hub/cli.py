@@ -75,6 +75,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        # Access lines carry query strings, and some webhook URLs carry their secret there.
+        access_log=False,
         proxy_headers=True,
     )
 
