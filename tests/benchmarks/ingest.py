@@ -1,0 +1,796 @@
+"""Ingest: records/s through the whole sync pipeline against a raw bulk insert of the same rows.
+
+    .venv/bin/python -m tests.benchmarks.ingest [--backend sqlite|postgresql|all]
+        [--records 100000] [--page-size 500] [--rounds 1] [--profile] [--no-docs]
+
+Each record is a person as a platform lists them (id, mixed-case e-mail,
+international phone, names, ``updated_at``), generated lazily page by page, a
+new person each (a first sync). Two sides, each in a fresh database of the
+backend:
+
+- **hub**: ``hub.sync.engine.run_stream`` with a stream-style mapping
+  (raw dict -> ``SourceRecordData``): per page one transaction holding the
+  records (``CanonicalWriter``: source identity upsert, payload hash, identity
+  resolution by e-mail and phone, customer, contact points, one SAVEPOINT per
+  record), the stream bookmark and the run's counts.
+- **raw (the LIMIT)**: the same canonical rows, customers + source records +
+  contact points, built straight from the raw records (the normalised values the
+  generator knows, the same search fields and payload hash) and written by the
+  driver alone: ``executemany`` (sqlite3) or ``COPY ... FROM STDIN`` (psycopg's
+  ``cursor.copy``), also one transaction per page.
+
+Every side, set-up and check runs in a subprocess of its own, and this parent
+imports nothing heavier than the standard library: a child's
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` includes the high-water mark of the
+process it was forked from, which must not be larger than the child's own.
+Before reporting, the two databases are checked to hold the same rows (counts,
+and every column but ids and timestamps for a sample of records). Results go to
+stdout and to the "Ingest" section of docs/benchmarks.md (``--no-docs`` to leave
+it alone). ``--profile`` runs the hub side under cProfile and prints its top costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- ingest-bench:begin -->", "<!-- ingest-bench:end -->"
+RESULTS_MARK = "<!-- ingest-results:"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CRMHUB_BENCH_POSTGRES_URL",
+    os.environ.get("CRMHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+)
+GOAL_RATIO = 0.25
+GOAL_RSS_MB = 300
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+STREAM = "customers"
+TABLES = ("customers", "source_records", "contact_points")  # in foreign-key order
+
+
+# -- the records ------------------------------------------------------------------------------
+
+
+def raw_record(i: int) -> dict[str, Any]:
+    """Person ``i`` as a platform's API lists them; every value is unique to ``i``."""
+    return {
+        "id": i,
+        "email": f"Person.{i}@Ingest.Example",
+        "phone": f"+1 502-{200 + i // 10_000:03d}-{i % 10_000:04d}",
+        "first_name": f"Given{i}",
+        "last_name": f"Family{i % 1000}",
+        "accepts_marketing": i % 3 == 0,
+        "updated_at": (T0 + dt.timedelta(seconds=i)).isoformat(),
+    }
+
+
+def e164(i: int) -> str:
+    return f"+1502{200 + i // 10_000:03d}{i % 10_000:04d}"
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    bookmark: dict[str, Any] | None
+
+
+def pages(records: int, page_size: int) -> Iterator[Page]:
+    """The stream's pages, each made only when asked for."""
+    for start in range(0, records, page_size):
+        batch = [raw_record(i) for i in range(start, min(start + page_size, records))]
+        yield Page(batch, {"updated_at": batch[-1]["updated_at"]})
+
+
+def map_record(raw: dict[str, Any]) -> Any:
+    """The connector's part: one raw record in the canonical model's words."""
+    from hub.models.enums import ContactPointKind
+    from hub.sync.records import ContactPointData, PersonData, SourceRecordData
+
+    return SourceRecordData(
+        object_type="customer",
+        external_id=str(raw["id"]),
+        payload=raw,
+        source_updated_at=dt.datetime.fromisoformat(raw["updated_at"]),
+        person=PersonData(
+            given_name=raw["first_name"],
+            family_name=raw["last_name"],
+            contact_points=(
+                ContactPointData(ContactPointKind.EMAIL, raw["email"], None, True),
+                ContactPointData(ContactPointKind.PHONE, raw["phone"], None, False),
+            ),
+        ),
+    )
+
+
+CUSTOMER_COLUMNS = (
+    "id", "kind", "status", "given_name", "family_name", "organization_name", "locale",
+    "attributes", "display_name", "sort_name", "search_text", "lifecycle_stage", "created_at",
+    "updated_at", "version",
+)
+SOURCE_COLUMNS = (
+    "id", "connection_id", "object_type", "external_id", "customer_id", "payload",
+    "payload_hash", "source_updated_at", "first_seen_at", "last_seen_at",
+)
+POINT_COLUMNS = (
+    "id", "customer_id", "kind", "raw_value", "normalised_value", "label", "is_primary",
+    "source_record_id", "created_at",
+)
+
+
+def canonical_rows(raw: dict[str, Any], connection_id: Any, now: Any, sqlite: bool
+                   ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """The customer, source record, e-mail and phone rows the hub writes for ``raw``.
+
+    In SQLite's storage form when ``sqlite`` (uuid hex, naive UTC text, 0/1), as
+    SQLAlchemy's types write them; ``connection_id`` and ``now`` come in that form.
+    """
+    import hashlib
+
+    import orjson
+
+    from hub.identity.normalise import fold
+    from hub.models import new_id
+
+    given, family, email = raw["first_name"], raw["last_name"], raw["email"].lower()
+    phone = e164(raw["id"])
+    customer_id, source_id, email_id, phone_id = (new_id() for _ in range(4))
+    updated: Any = dt.datetime.fromisoformat(raw["updated_at"])
+    if sqlite:
+        customer_id, source_id, email_id, phone_id = (
+            customer_id.hex, source_id.hex, email_id.hex, phone_id.hex)
+        updated = updated.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    payload = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    customer = (
+        customer_id, "PERSON", "ACTIVE", given, family, None, None, "{}", f"{given} {family}",
+        fold(f"{family} {given}"), fold(f"{given} {family} {email} {phone}"), "LEAD", now, now, 1,
+    )
+    source = (
+        source_id, connection_id, "customer", str(raw["id"]), customer_id, payload.decode(),
+        hashlib.sha256(payload).hexdigest(), updated, now, now,
+    )
+    yes, no = (1, 0) if sqlite else (True, False)
+    email_point = (email_id, customer_id, "EMAIL", raw["email"], email, None, yes, source_id, now)
+    phone_point = (phone_id, customer_id, "PHONE", raw["phone"], phone, None, no, source_id, now)
+    return customer, source, email_point, phone_point
+
+
+# -- the children: each prints one JSON line ------------------------------------------------
+
+
+def _peak_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _engine(url: str) -> Engine:
+    from hub.db import create_sync_engine
+    from hub.settings import Settings
+
+    return create_sync_engine(Settings(database_url=url))
+
+
+def _connection(engine: Engine) -> uuid.UUID:
+    from sqlalchemy.orm import Session
+
+    from hub.models import Connection
+
+    with Session(engine) as session, session.begin():
+        row = Connection(name=f"ingest-{uuid.uuid4().hex[:8]}", connector="example",
+                         config={"api_url": "https://api.example.com/v1"})
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+class Progress:
+    """Per committed page: the clock, for the rate at the start and the end of the run.
+
+    On a PostgreSQL server with autovacuum off (as test servers often are), it also
+    runs the ANALYZE autovacuum would (after 50 rows + 10 % of a table have changed,
+    its defaults): without statistics, a plan the sync connection prepared while the
+    tables were empty stays in use, and the resolver's look-up by e-mail and phone
+    becomes a sequential scan of contact_points for every record.
+    """
+
+    def __init__(self, engine: Engine, records: int, analyze: bool) -> None:
+        import time
+
+        self.clock = time.perf_counter
+        self.records = records
+        self.done = 0
+        self.marks: list[tuple[int, float]] = [(0, self.clock())]
+        self.analyzed_at = 0
+        self.analyses = 0
+        self.admin = engine if analyze else None
+
+    def __call__(self, read: int) -> None:
+        self.done += read
+        self.marks.append((self.done, self.clock()))
+        # contact_points grows by two rows a record, the others by one: 10 % of each is alike.
+        if self.admin is not None and self.done - self.analyzed_at > 50 + self.analyzed_at // 10:
+            from sqlalchemy import text
+
+            with self.admin.connect() as conn:
+                conn.execute(text("ANALYZE customers, source_records, contact_points"))
+                conn.commit()
+            self.analyzed_at = self.done
+            self.analyses += 1
+
+    def rate(self, first: bool) -> float:
+        """Records/s over the first (or last) tenth of the records."""
+        tenth = max(1, self.records // 10)
+        marks = self.marks
+        if first:
+            end = next(m for m in marks if m[0] >= tenth)
+            return end[0] / (end[1] - marks[0][1])
+        start = next(m for m in reversed(marks) if m[0] <= self.records - tenth)
+        return (marks[-1][0] - start[0]) / (marks[-1][1] - start[1])
+
+
+def ingest_hub(url: str, records: int, page_size: int, profile: bool,
+               analyze: bool = True) -> dict[str, Any]:
+    import cProfile
+    import io
+    import pstats
+    import time
+
+    from sqlalchemy import text
+
+    from hub.sync.engine import run_stream
+
+    engine = _engine(url)
+    connection_id = _connection(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            analyze = analyze and conn.scalar(text("SHOW autovacuum")) == "off"
+    else:
+        analyze = False
+    progress = Progress(engine, records, analyze)
+    start_kb = _peak_kb()
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    run = run_stream(engine, connection_id, STREAM, pages(records, page_size), map_record,
+                     progress=progress)
+    if profiler is not None:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    if run.records_created != records or run.records_failed:
+        raise RuntimeError(f"hub run: {run.records_created} created, {run.records_failed} failed")
+    out: dict[str, Any] = {
+        "seconds": seconds, "start_kb": start_kb, "peak_kb": _peak_kb(),
+        "first_tenth_rps": progress.rate(first=True), "last_tenth_rps": progress.rate(first=False),
+        "analyses": progress.analyses,
+    }
+    if profiler is not None:
+        buffer = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buffer)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+        out["profile"] = buffer.getvalue()
+    return out
+
+
+def ingest_raw(url: str, records: int, page_size: int) -> dict[str, Any]:
+    import time
+
+    engine = _engine(url)
+    connection_id = _connection(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    columns = dict(zip(TABLES, (CUSTOMER_COLUMNS, SOURCE_COLUMNS, POINT_COLUMNS), strict=True))
+    if sqlite:
+        statements = {name: f"INSERT INTO {name} ({', '.join(columns[name])}) "
+                            f"VALUES ({', '.join('?' * len(columns[name]))})" for name in TABLES}
+    else:
+        statements = {name: f"COPY {name} ({', '.join(columns[name])}) FROM STDIN"
+                      for name in TABLES}
+    pooled = engine.raw_connection()  # with the hub's SQLite pragmas (WAL, synchronous=NORMAL)
+    driver = pooled.driver_connection
+    connection = connection_id.hex if sqlite else connection_id
+    start_kb = _peak_kb()
+    started = time.perf_counter()
+    for page in pages(records, page_size):
+        now: Any = dt.datetime.now(dt.UTC)
+        if sqlite:
+            now = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        customers, sources, points = [], [], []
+        for raw in page.records:
+            customer, source, email_point, phone_point = canonical_rows(
+                raw, connection, now, sqlite)
+            customers.append(customer)
+            sources.append(source)
+            points += (email_point, phone_point)
+        cursor = driver.cursor()
+        for name, rows in zip(TABLES, (customers, sources, points), strict=True):
+            if sqlite:
+                cursor.executemany(statements[name], rows)
+            else:
+                with cursor.copy(statements[name]) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        driver.commit()
+    seconds = time.perf_counter() - started
+    pooled.close()
+    return {"seconds": seconds, "start_kb": start_kb, "peak_kb": _peak_kb()}
+
+
+def _admin() -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    return create_engine(make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg"),
+                         isolation_level="AUTOCOMMIT")
+
+
+def probe_postgres() -> dict[str, Any]:
+    """Whether a PostgreSQL server answers (``missing``: why not)."""
+    from sqlalchemy import text
+
+    try:
+        engine = _admin()
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return {"missing": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
+    return {"missing": None}
+
+
+def create_database(backend: str, directory: str) -> dict[str, Any]:
+    """A new database of the backend, migrated."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from hub.migrate import upgrade
+
+    if backend == "sqlite":
+        url = f"sqlite:///{Path(directory) / f'ingest-{uuid.uuid4().hex[:8]}.db'}"
+    else:
+        name = f"crmhub_ingest_{uuid.uuid4().hex[:12]}"
+        admin = _admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    engine = _engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return {"url": url}
+
+
+def drop_database(url: str) -> dict[str, Any]:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    if not url.startswith("sqlite"):
+        admin = _admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        admin.dispose()
+    return {}
+
+
+def check_same(hub_url: str, raw_url: str, records: int) -> dict[str, Any]:
+    """Refuse to report unless both databases hold the same rows; returns the records compared."""
+    hub, raw = _engine(hub_url), _engine(raw_url)
+    try:
+        expected = {"customers": records, "source_records": records,
+                    "contact_points": 2 * records}
+        for name in TABLES:
+            counts = [_count(engine, name) for engine in (hub, raw)]
+            assert counts == [expected[name]] * 2, f"{name}: hub {counts[0]}, raw {counts[1]} rows"
+        sample = sorted({str(i) for i in range(0, records, max(1, records // 200))}
+                        | {str(records - 1)})
+        got = [_content(engine, sample) for engine in (hub, raw)]
+        assert len(got[0]) == len(sample) and got[0] == got[1], _first_difference(*got)
+        return {"checked": len(sample)}
+    finally:
+        hub.dispose()
+        raw.dispose()
+
+
+def _count(engine: Engine, table: str) -> int:
+    from sqlalchemy import func, select
+
+    from hub.models import Base
+
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Base.metadata.tables[table]))
+
+
+_SKIPPED = {"id", "customer_id", "source_record_id", "connection_id", "created_at", "updated_at",
+            "first_seen_at", "last_seen_at", "last_seen_run_id"}
+
+
+def _content(engine: Engine, external_ids: list[str]) -> list[tuple[Any, ...]]:
+    """Every column but ids and timestamps of these records, their customers and points."""
+    from sqlalchemy import select
+
+    from hub.models import ContactPoint, Customer, SourceRecord
+
+    def kept(row: Any) -> tuple[Any, ...]:
+        return tuple(sorted((k, v) for k, v in row._mapping.items() if k not in _SKIPPED))
+
+    out = []
+    with engine.connect() as conn:
+        sources = conn.execute(select(SourceRecord).where(
+            SourceRecord.external_id.in_(external_ids)).order_by(SourceRecord.external_id)).all()
+        for source in sources:
+            customer = conn.execute(select(Customer).where(Customer.id == source.customer_id)).one()
+            points = conn.execute(select(ContactPoint).where(
+                ContactPoint.source_record_id == source.id,
+                ContactPoint.customer_id == customer.id).order_by(ContactPoint.kind)).all()
+            out.append((kept(source), kept(customer), [kept(p) for p in points]))
+    return out
+
+
+def _first_difference(hub: list[Any], raw: list[Any]) -> str:
+    for a, b in zip(hub, raw, strict=False):
+        if a != b:
+            return f"hub {a}\nraw {b}"
+    return f"{len(hub)} records in the hub's sample, {len(raw)} in the raw one"
+
+
+def child(args: argparse.Namespace) -> None:
+    task = args.child
+    if task == "hub":
+        result = ingest_hub(args.url, args.records, args.page_size, args.profile,
+                            analyze=not args.no_analyze)
+    elif task == "raw":
+        result = ingest_raw(args.url, args.records, args.page_size)
+    elif task == "check":
+        hub_url, raw_url = args.url.split(" ")
+        result = check_same(hub_url, raw_url, args.records)
+    elif task == "create":
+        result = create_database(args.backend, args.url)
+    elif task == "drop":
+        result = drop_database(args.url)
+    else:
+        result = probe_postgres()
+    print(json.dumps(result))
+
+
+# -- the parent -------------------------------------------------------------------------------
+
+
+def call(task: str, args: argparse.Namespace, url: str = "", backend: str = "") -> dict[str, Any]:
+    command = [sys.executable, "-m", "tests.benchmarks.ingest", "--child", task, "--url", url,
+               "--records", str(args.records), "--page-size", str(args.page_size),
+               "--backend", backend or "sqlite"]
+    if args.profile and task == "hub":
+        command.append("--profile")
+    if args.no_analyze and task == "hub":
+        command.append("--no-analyze")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{task} failed:\n{done.stderr.decode()[-4000:]}")
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def database(backend: str, args: argparse.Namespace) -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="crmhub-ingest-") as tmp:
+        url = call("create", args, tmp, backend)["url"]
+        try:
+            yield url
+        finally:
+            call("drop", args, url, backend)
+
+
+@dataclass
+class Row:
+    backend: str
+    records: int
+    page_size: int
+    hub_rps: float
+    raw_rps: float
+    hub_rss_mb: float
+    raw_rss_mb: float
+    hub_start_rss_mb: float
+    checked: int
+    rounds: int
+    date: str
+    hub_first_tenth_rps: float = 0.0
+    hub_last_tenth_rps: float = 0.0
+    analyses: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.hub_rps / self.raw_rps if self.raw_rps else float("nan")
+
+
+def _mb(kb: int) -> float:
+    return kb / 1024
+
+
+def bench_backend(backend: str, args: argparse.Namespace) -> Row:
+    print(f"\n== {backend}: {args.records:,} records, pages of {args.page_size}", flush=True)
+    hubs, raws, checked = [], [], 0
+    for round_ in range(args.rounds):
+        # hub, raw, hub, raw ...: the machine's noise hits both sides alike.
+        with database(backend, args) as hub_url, database(backend, args) as raw_url:
+            hub = call("hub", args, hub_url, backend)
+            print(f"  hub #{round_ + 1}: {args.records / hub['seconds']:9,.0f} records/s "
+                  f"({hub['seconds']:7.1f} s)  peak RSS {_mb(hub['peak_kb']):.0f} MB "
+                  f"(before the first page {_mb(hub['start_kb']):.0f} MB); first tenth "
+                  f"{hub['first_tenth_rps']:,.0f}/s, last tenth {hub['last_tenth_rps']:,.0f}/s"
+                  + (f"; {hub['analyses']} ANALYZE (autovacuum is off)" if hub["analyses"]
+                     else ""), flush=True)
+            if "profile" in hub:
+                print(hub["profile"], flush=True)
+            raw = call("raw", args, raw_url, backend)
+            print(f"  raw #{round_ + 1}: {args.records / raw['seconds']:9,.0f} records/s "
+                  f"({raw['seconds']:7.1f} s)  peak RSS {_mb(raw['peak_kb']):.0f} MB", flush=True)
+            checked = call("check", args, f"{hub_url} {raw_url}", backend)["checked"]
+            print(f"  checked: same row counts; same rows for {checked} sampled records",
+                  flush=True)
+        hubs.append(hub)
+        raws.append(raw)
+    row = Row(backend=backend, records=args.records, page_size=args.page_size,
+              hub_rps=args.records / statistics.median(h["seconds"] for h in hubs),
+              raw_rps=args.records / statistics.median(r["seconds"] for r in raws),
+              hub_rss_mb=_mb(max(h["peak_kb"] for h in hubs)),
+              raw_rss_mb=_mb(max(r["peak_kb"] for r in raws)),
+              hub_start_rss_mb=_mb(hubs[0]["start_kb"]), checked=checked, rounds=args.rounds,
+              date=dt.date.today().isoformat(),
+              hub_first_tenth_rps=statistics.median(h["first_tenth_rps"] for h in hubs),
+              hub_last_tenth_rps=statistics.median(h["last_tenth_rps"] for h in hubs),
+              analyses=hubs[0]["analyses"])
+    print(f"  hub/raw: {row.ratio:.3f}x (goal >= {GOAL_RATIO}x)", flush=True)
+    return row
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        ("| Backend | Records | Hub records/s (first → last tenth) | Raw records/s | Hub/raw (goal ≥ "
+         f"{GOAL_RATIO}x) | Hub peak RSS (goal ≤ {GOAL_RSS_MB} MB) | Raw peak RSS | Rounds | Date |"),
+        "|" + "---|" * 9,
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.backend} | {r.records:,} | {r.hub_rps:,.0f} ({r.hub_first_tenth_rps:,.0f} → "
+            f"{r.hub_last_tenth_rps:,.0f}) | {r.raw_rps:,.0f} | "
+            f"**{r.ratio:.3f}x** {'met' if r.ratio >= GOAL_RATIO else 'NOT met'} | "
+            f"{r.hub_rss_mb:.0f} MB {'met' if r.hub_rss_mb <= GOAL_RSS_MB else 'NOT met'} "
+            f"(before the first page: {r.hub_start_rss_mb:.0f} MB) | {r.raw_rss_mb:.0f} MB | "
+            f"{r.rounds} | {r.date} |"
+        )
+    return "\n".join(lines)
+
+
+def previous_rows() -> list[Row]:
+    if not DOCS.exists():
+        return []
+    section = re.search(re.escape(BEGIN) + r"(.*?)" + re.escape(END), DOCS.read_text(), re.DOTALL)
+    if not section:
+        return []
+    found = re.search(re.escape(RESULTS_MARK) + r"\s*(.*?)\s*-->", section.group(1), re.DOTALL)
+    try:
+        return [Row(**row) for row in json.loads(found.group(1))] if found else []
+    except (ValueError, TypeError):
+        return []
+
+
+def write_docs(rows: list[Row], skipped: dict[str, str], args: argparse.Namespace) -> None:
+    ran = {(r.backend, r.records) for r in rows}
+    kept = [r for r in previous_rows() if (r.backend, r.records) not in ran]
+    every = sorted(kept + rows, key=lambda r: (r.backend != "sqlite", r.records))
+    notes = "".join(f"- {backend}: skipped ({why}).\n" for backend, why in skipped.items())
+    section = TEMPLATE.format(
+        begin=BEGIN, end=END, mark=RESULTS_MARK, table=table(every), notes=notes,
+        machine=machine(), results=json.dumps([asdict(r) for r in every], indent=1),
+        goal=GOAL_RATIO, rss=GOAL_RSS_MB, page_size=args.page_size,
+    )
+    # Re-read just before writing: the other sections belong to other benchmarks.
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: section, current)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(updated)
+    print(f"\nwrote {DOCS.relative_to(ROOT)}")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()} on "
+            f"{platform.system()} {platform.release()}")
+
+
+TEMPLATE = """\
+{begin}
+## Ingest: the sync pipeline against a raw bulk insert (`python -m tests.benchmarks.ingest`)
+
+*The table and the results below are written by `.venv/bin/python -m tests.benchmarks.ingest`;
+the text is its template in `tests/benchmarks/ingest.py`.*
+
+### What is measured
+
+Records per second from a platform's pages into the canonical model, two ways, each in
+a fresh, migrated database of the backend and in a subprocess of its own:
+
+- **hub**: `hub.sync.engine.run_stream` with a stream-style mapping (raw dict ->
+  `SourceRecordData` with a person, an e-mail and a phone), i.e. the whole pipeline a
+  connector's stream goes through: per page of {page_size} one transaction with the
+  records, the stream's bookmark and the run's counts; per record a SAVEPOINT, the
+  source-identity look-up, the payload and its SHA-256, e-mail and phone normalisation
+  (E.164 with `phonenumbers`), identity resolution by e-mail and phone
+  (`MatchByEmailOrPhone`), the customer with its search fields, the source record and
+  its contact points (`CanonicalWriter`).
+- **raw (the LIMIT)**: the same canonical rows, customers + source records + contact
+  points, with the same values (names, normalised e-mail and phone, display/sort/search
+  text, payload JSON and its hash, UUIDv7 ids), built straight from the raw records and
+  written by the driver alone: sqlite3 `executemany`, or psycopg's `cursor.copy`
+  (`COPY ... FROM STDIN`); one transaction per page too.
+
+Each record is a new person (a first sync: every record creates a customer), made
+lazily page by page by a generator both sides share. Before reporting, the benchmark
+checks that both databases hold the same rows: equal counts, and every column but ids
+and timestamps equal for about 200 records spread over the run.
+
+Peak RSS is `resource.getrusage(RUSAGE_SELF).ru_maxrss` of the side's subprocess at
+the end. The parent imports only the standard library, because a child's `ru_maxrss`
+starts from the high-water mark of the process it was forked from. "Before the first
+page" is the same figure once the side has imported the hub and connected.
+
+PostgreSQL: the test server this was measured on runs with `autovacuum = off`. The hub
+side then runs the `ANALYZE` autovacuum would (after 50 rows + 10 % of the tables
+changed); see finding 3 for why a sync cannot do without it.
+
+### Repeat it
+
+```sh
+.venv/bin/python -m tests.benchmarks.ingest                     # 100,000 records, both backends
+.venv/bin/python -m tests.benchmarks.ingest --backend sqlite --records 1000000
+.venv/bin/python -m tests.benchmarks.ingest --backend sqlite --records 20000 --profile
+```
+
+Options: `--backend sqlite|postgresql|all`, `--records` (100,000), `--page-size` (500),
+`--rounds` (1: runs of each side, alternating, median reported), `--profile` (cProfile
+of the hub side), `--no-analyze`, `--no-docs`, `--docs-only`. PostgreSQL:
+`CRMHUB_BENCH_POSTGRES_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`).
+
+### Results
+
+{table}
+
+Goals: hub/raw ≥ {goal}x in the same run; hub peak RSS ≤ {rss} MB while ingesting
+1,000,000 records.
+
+{notes}Machine: {machine}. The machine was shared with other work during these runs
+(load average 3-8 on 2 CPUs): absolute rates move by up to ±50 % between runs; the
+ratio is taken in one run, hub then raw.
+
+### Where the hub's time goes (2026-11-23)
+
+Measured with `--profile` (cProfile of the hub side, 20,000 records, SQLite) and by
+timing every statement at the driver (SQLAlchemy's `before/after_cursor_execute`,
+5,000 records on SQLite, 10,000 on PostgreSQL, no profiler).
+
+1. **Seven statements per record, one record at a time.** For each record: SAVEPOINT,
+   the source-identity SELECT, the resolver's e-mail/phone SELECT, INSERT customer,
+   INSERT source record, INSERT contact points (one executemany of two rows), RELEASE
+   SAVEPOINT; the raw side sends three statements per page of {page_size}.
+   - SQLite, 500-700 µs per record: the driver's own `execute` is 21 % of it (~145 µs);
+     SQLAlchemy Core's work around each statement (compiled-cache key, bind processing
+     through the column types: `UTCDateTime`, `Uuid`, JSON through the stdlib `json`;
+     cursor and result set-up; savepoint bookkeeping) is the largest part: under the
+     profiler `Connection.execute` is 64 % of the run including the driver's 14 %, i.e.
+     about 50 µs of Python per statement; SAVEPOINT + RELEASE alone 15 %.
+   - PostgreSQL, 1.2-1.8 ms per record: 64 % is waiting for the server, seven round
+     trips of ~170 µs each (SAVEPOINT and RELEASE ~230 µs together).
+2. **Normalising twice, and an ORM detour.** `contact_points.usable` (e-mail folding,
+   E.164 parsing with `phonenumbers`) runs in the writer and again in
+   `MatchByEmailOrPhone.resolve_customer`, which is handed `PersonData` only: 12 % of
+   the profiled run (`phonenumbers.parse` 7 %; the second parse hits its cache). The
+   resolver's SELECT goes through the ORM `Session.execute` (15 % cumulative for one
+   statement per record) where the writer uses the Core connection.
+3. **PostgreSQL: a cached plan that scans the whole table.** psycopg prepares a
+   statement on the server after 5 executions, and PostgreSQL then keeps a generic
+   plan made while `contact_points` was (nearly) empty; only an ANALYZE of the table
+   invalidates it. With autovacuum off and no ANALYZE, the resolver's look-up became a
+   sequential scan of `contact_points` for every record: a first 100,000-record run had
+   read 3.08 billion rows in 55,503 sequential scans by record 55,000, averaging ~40
+   records/s (quadratic). With 6,000 records: 6,003 sequential scans, 36 million rows
+   read, no index scan; the same with psycopg's `prepare_threshold=None`: 11,382
+   index scans. With autovacuum on, this lasts until its first ANALYZE of the table, and
+   a large first sync can outrun autovacuum. This benchmark runs autovacuum's ANALYZE
+   itself; the hub should not depend on it, e.g. `connect_args={{"prepare_threshold":
+   None}}` for the engine syncs use (`hub/db.py`), or an ANALYZE of the three tables
+   after the first pages of a sync into empty tables.
+4. **Memory stays flat.** Pages are made lazily and nothing accumulates per record
+   across pages: the hub side's peak RSS is a few MB above what it has once imported
+   and connected, for 100,000 and for 1,000,000 records alike.
+
+What would reach the goal: write a page at a time, not a record at a time. One SELECT
+for the page's source identities (`IN`), one for every e-mail and phone of the page
+(duplicates within the page resolved in Python), one multi-row INSERT (or `COPY`) per
+table per page, and a SAVEPOINT only when a page fails, to redo it record by record
+and dead-letter the culprit; plus normalising once (the resolver given the writer's
+normalised points: the `CustomerResolver` protocol in `hub/sync/resolution.py`) and the
+resolver's query on the Core connection. That removes the seven statements per record
+of finding 1, and with them nearly all of PostgreSQL's round trips. What stays on SQLite is Python per
+record that both sides pay in some form (mapping, normalising once, canonical JSON and
+its hash, building rows: roughly 150-200 µs against the raw side's 60-70 µs), which by
+this arithmetic, not measured, would put the hub at about 0.3-0.4x.
+
+No change was made to `hub/sync/writer.py`: per record it runs the one SELECT and one
+INSERT a source-identity upsert needs, and its own Python (canonical JSON twice: 1.3 %)
+is noise. Everything above lives in `hub/sync/engine.py` (the per-record SAVEPOINT),
+`people.py`, `resolution.py` and `hub/db.py`, and each fix is a change to the sync's
+design or its database set-up rather than a small, safe optimisation of the writer.
+
+<!-- ingest-results:
+{results}
+-->
+{end}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each side (median)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the hub side")
+    parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--docs-only", action="store_true",
+                        help="re-render the docs section from the results stored in it")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="PostgreSQL with autovacuum off: do not run its ANALYZE either")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    if args.docs_only:
+        write_docs([], {}, args)
+        return
+    backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
+    rows, skipped = [], {}
+    for backend in backends:
+        if backend == "postgresql" and (why := call("probe", args)["missing"]):
+            print(f"\n== postgresql: skipped ({why})", flush=True)
+            skipped[backend] = why
+            continue
+        rows.append(bench_backend(backend, args))
+    if rows:
+        print("\n" + table(rows))
+    if not args.no_docs and rows:
+        write_docs(rows, skipped, args)
+
+
+if __name__ == "__main__":
+    main()
