@@ -16,6 +16,7 @@ from hub.cli_audit import audit_app
 from hub.cli_connectors import connectors_app
 from hub.cli_jobs import connections_app, scheduler, sync, worker
 from hub.cli_keys import keys_app
+from hub.cli_partners import grants_app, partners_app
 from hub.cli_users import users_app
 from hub.settings import PROJECT_ROOT, get_settings
 
@@ -27,10 +28,12 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(clients_app, name="clients")
 app.add_typer(schema_app, name="schema")
 app.add_typer(connectors_app, name="connectors")
-app.add_typer(connections_app, name="connections")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(partners_app, name="partners")
+app.add_typer(grants_app, name="grants")
+app.add_typer(connections_app, name="connections")
 
 out = Console()
 err = Console(stderr=True)
@@ -149,31 +152,43 @@ def clients_create(
     name: Annotated[str, typer.Option(help="A name people recognise.")],
     scopes: Annotated[str, typer.Option(help='Space-separated, e.g. "customers:read orders:read".')],
     internal: Annotated[bool, typer.Option("--internal", help="A client of our own apps.")] = False,
+    partner: Annotated[
+        str | None,
+        typer.Option("--partner", help="A client acting for this partner (its name); sees what grants share."),
+    ] = None,
     redirect_uri: Annotated[
         list[str] | None,
         typer.Option("--redirect-uri", help="For the authorization-code flow; exact match, repeatable."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
-    """Create an OAuth client; its secret is shown once and stored only as a hash."""
+    """Create an OAuth client (--internal or --partner NAME); its secret is shown once and stored only as a hash."""
     from hub.access.scopes import UnknownScopeError
+    from hub.access.sharing import SharingError, partner_by_name, partner_client_scopes
     from hub.auth.clients import create_client
     from hub.db import create_sync_engine, sync_session_factory
     from hub.models.enums import ClientKind
 
-    if not internal:
-        fail("only --internal clients exist so far; partner clients need a partner")
+    if internal == (partner is not None):
+        fail("give either --internal or --partner NAME")
     engine = create_sync_engine()
     try:
         with sync_session_factory(engine).begin() as session:
+            partner_id = None
+            if partner is not None:
+                partner_id = partner_by_name(session.connection(), partner)
+                scopes = partner_client_scopes(scopes)
             client, secret = create_client(
                 session,
                 name=name,
-                kind=ClientKind.INTERNAL,
+                kind=ClientKind.INTERNAL if internal else ClientKind.PARTNER,
                 scopes=scopes,
+                partner_id=partner_id,
                 redirect_uris=tuple(redirect_uri or ()),
             )
             client_id = client.client_id
+    except SharingError as error:
+        fail(error.message)
     except (UnknownScopeError, ValueError) as error:
         fail(str(error))
     finally:

@@ -7,11 +7,13 @@ Nested sections are reached from the environment with a double underscore:
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -19,6 +21,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from hub.models.enums import CaseCategory, CasePriority, Channel, InteractionKind
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
@@ -94,6 +98,141 @@ class JobsSettings(BaseModel):
         return value
 
 
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+def _minutes(text: str) -> int:
+    """Minutes since midnight: "09:30" is 570, "24:00" the end of the day."""
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"{text!r} is not a time of day like 09:00")
+    value = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or value > 24 * 60:
+        raise ValueError(f"{text!r} is not a time of day between 00:00 and 24:00")
+    return value
+
+
+class BusinessHoursSettings(BaseModel):
+    """When SLA clocks of business-hours policies run: these weekdays, start to end, local time."""
+
+    time_zone: str = "UTC"
+    weekdays: list[Weekday] = ["MON", "TUE", "WED", "THU", "FRI"]
+    start: str = "09:00"
+    end: str = "17:00"
+    # Whole days off (local dates), e.g. public holidays.
+    holidays: list[date] = []
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _some_days(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("business hours need at least one weekday")
+        return sorted(set(value), key=WEEKDAYS.index)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHoursSettings:
+        if self.start_minute >= self.end_minute:
+            raise ValueError(
+                f"business hours start ({self.start}) must be before they end ({self.end})"
+            )
+        return self
+
+    @property
+    def start_minute(self) -> int:
+        return _minutes(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return _minutes(self.end)
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        """Python's numbering: Monday is 0."""
+        return frozenset(WEEKDAYS.index(d) for d in self.weekdays)
+
+
+class SlaPolicySettings(BaseModel):
+    """Targets for cases of one priority and/or category; the most specific policy wins."""
+
+    priority: CasePriority | None = None
+    category: CaseCategory | None = None
+    first_response_hours: float = Field(gt=0)
+    resolution_hours: float = Field(gt=0)
+    # True: the clock runs only in [sla.business_hours]; false: around the clock.
+    business_hours: bool = False
+
+    @property
+    def specificity(self) -> int:
+        return (self.priority is not None) * 2 + (self.category is not None)
+
+
+def _default_policies() -> list[SlaPolicySettings]:
+    rows = (
+        (CasePriority.URGENT, 1, 8, False),
+        (CasePriority.HIGH, 4, 24, False),
+        (CasePriority.NORMAL, 8, 40, True),
+        (CasePriority.LOW, 16, 80, True),
+    )
+    policies = [
+        SlaPolicySettings(priority=p, first_response_hours=f, resolution_hours=r, business_hours=b)
+        for p, f, r, b in rows
+    ]
+    # Complaints of normal priority get a faster first answer (as config/default.toml says).
+    policies.append(SlaPolicySettings(
+        priority=CasePriority.NORMAL, category=CaseCategory.COMPLAINT,
+        first_response_hours=4, resolution_hours=40, business_hours=True,
+    ))
+    return policies
+
+
+class SlaSettings(BaseModel):
+    """Service-level targets of cases (docs/cases.md)."""
+
+    business_hours: BusinessHoursSettings = BusinessHoursSettings()
+    # While a case is PENDING (waiting on the customer) its resolution clock stands still.
+    pause_while_pending: bool = True
+    policies: list[SlaPolicySettings] = Field(default_factory=_default_policies)
+
+
+class ComplaintRuleSettings(BaseModel):
+    """Which new inbound interactions open a COMPLAINT case by themselves (hub/cases/rules.py)."""
+
+    enabled: bool = True
+    channels: list[Channel] = [Channel.EMAIL, Channel.SOCIAL]
+    kinds: list[InteractionKind] = [InteractionKind.MESSAGE, InteractionKind.COMMENT]
+    # Whole words or phrases, matched case-insensitively in the subject and body.
+    keywords: list[str] = [
+        "broken", "complain", "complaint", "damaged", "defective", "disappointed",
+        "never arrived", "not arrived", "refund", "unacceptable", "worst",
+    ]
+    # A connector may flag an interaction as a complaint itself; false ignores the flag.
+    honour_connector_flag: bool = True
+    # Older interactions open no case: a first full sync brings years of history.
+    max_age_days: float = Field(7, gt=0)
+    priority: CasePriority = CasePriority.NORMAL
+
+    @field_validator("keywords")
+    @classmethod
+    def _clean_keywords(cls, value: list[str]) -> list[str]:
+        return sorted({" ".join(k.casefold().split()) for k in value if k.strip()})
+
+
+class CasesSettings(BaseModel):
+    # A CLOSED case may be reopened this long after it was closed; 0 never.
+    reopen_window_days: float = Field(14, ge=0)
+    complaints: ComplaintRuleSettings = ComplaintRuleSettings()
+
+
 class RateLimitSettings(BaseModel):
     """Per-client token buckets on /graphql; a request takes its estimated cost (docs/access.md)."""
 
@@ -124,6 +263,8 @@ class Settings(BaseSettings):
     demo: DemoSettings = DemoSettings()
     jobs: JobsSettings = JobsSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    cases: CasesSettings = CasesSettings()
+    sla: SlaSettings = SlaSettings()
     # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database,
     # and the rate-limit buckets are kept there.
     redis_url: str | None = Field(None, repr=False)

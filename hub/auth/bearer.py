@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.access.principal import Principal
+from hub.access.sharing import grants_in_force, with_grant_rows, with_grants
 from hub.auth.access_tokens import looks_like_jwt, read_header, verify
 from hub.auth.keys import Key, public_key
 from hub.auth.revocation import redis_key
@@ -106,19 +108,20 @@ async def principal_from_bearer(
     key, type, issuer, audience, expiry), then its ``jti`` is looked up the same
     way, or in Redis when the hub lists revoked ids there. The scopes are the
     token's, narrowed to what the client holds now, so taking a scope from a
-    client takes effect at once.
+    client takes effect at once; a partner's principal also carries its sharing
+    grants in force now.
     """
     token = bearer_token(authorization_header)
     if token is None:
         return None
     if looks_like_jwt(token):
         return await _principal_from_jwt(conn, token)
-    row = (
+    rows = (
         await conn.execute(
             _live_token_query().where(OAuthToken.access_token_hash == token_digest(token))
         )
-    ).first()
-    return _principal(row.scope, row) if row is not None else None
+    ).all()
+    return _principal_of_rows(rows[0].scope, rows) if rows else None
 
 
 async def _principal_from_jwt(conn: AsyncConnection, token: str) -> Principal | None:
@@ -146,8 +149,8 @@ async def _principal_from_jwt(conn: AsyncConnection, token: str) -> Principal | 
             OAuthToken.client_id == claims["client_id"],
             OAuthToken.user_id == user_id if user_id else OAuthToken.user_id.is_(None),
         )
-        row = (await conn.execute(query)).first()
-        return _principal(row.scope, row) if row is not None else None
+        rows = (await conn.execute(query)).all()
+        return _principal_of_rows(rows[0].scope, rows) if rows else None
     if await checks.redis.exists(redis_key(claims["jti"])):
         return None
     query = select(
@@ -162,11 +165,15 @@ async def _principal_from_jwt(conn: AsyncConnection, token: str) -> Principal | 
             User, (User.id == user_id) & User.is_active.is_(True)
         )
     row = (await conn.execute(query)).first()
-    return _principal(claims.get("scope", ""), row) if row is not None else None
+    if row is None:
+        return None
+    return await with_grants(conn, _principal(claims.get("scope", ""), row))
 
 
 def _live_token_query() -> Select[Any]:
     now = utcnow()
+    # A partner's grants in force come along, one row each (none: one row of nulls).
+    grants, in_force, grant_columns = grants_in_force(OAuthClient.partner_id, now)
     return (
         select(
             OAuthToken.scope,
@@ -176,9 +183,11 @@ def _live_token_query() -> Select[Any]:
             OAuthClient.partner_id,
             OAuthClient.scope.label("client_scope"),
             OAuthClient.settings.label("client_settings"),
+            *grant_columns,
         )
         .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
         .outerjoin(User, User.id == OAuthToken.user_id)
+        .outerjoin(grants, in_force)
         .where(
             OAuthToken.revoked_at.is_(None),
             OAuthToken.expires_at > now,
@@ -186,6 +195,11 @@ def _live_token_query() -> Select[Any]:
             or_(OAuthToken.user_id.is_(None), User.is_active.is_(True)),
         )
     )
+
+
+def _principal_of_rows(scope: str, rows: Sequence[Any]) -> Principal:
+    """The principal of a token lookup's rows (one per grant in force of a partner)."""
+    return with_grant_rows(_principal(scope, rows[0]), rows)
 
 
 def _principal(scope: str, row: Any) -> Principal:

@@ -74,6 +74,19 @@ class Case(Base):
     shared_with_partner_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("partners.id", ondelete="SET NULL"), index=True
     )
+    assignee_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Set while the case is PENDING: the resolution clock stands still from then on.
+    pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How long the resolution clock has stood still so far, in (business) seconds.
+    resolution_paused_seconds: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
+    # The inbound interaction a complaint rule opened this case for; at most one case each.
+    source_interaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("interactions.id", ondelete="SET NULL"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -81,6 +94,20 @@ class Case(Base):
         Index("ix_cases_customer_created", "customer_id", "created_at", "id"),
         Index("ix_cases_status", "status", "created_at"),
     )
+
+
+class CaseCounter(Base):
+    """The last case number issued, one row per counter (``case``).
+
+    Taking a number updates the row in the case's own transaction, so numbers
+    are unique and gapless on both backends; the row lock makes concurrent
+    openers take turns for the rest of their transaction.
+    """
+
+    __tablename__ = "case_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CaseComment(Base):

@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from hub.cases.rules import InteractionHook, complaint_cases
 from hub.models import Customer, SourceRecord, new_id
 from hub.models.enums import CustomerStatus
 from hub.sync import activity, contact_points, people
@@ -77,8 +78,11 @@ def json_safe(payload: Any) -> Any:
 
 
 class CanonicalWriter:
-    def __init__(self, resolver: CustomerResolver | None = None) -> None:
+    def __init__(self, resolver: CustomerResolver | None = None,
+                 on_new_interaction: InteractionHook | None = None) -> None:
         self.resolver: CustomerResolver = resolver or MatchByEmailOrPhone()
+        # Called for each interaction written for the first time; opens complaint cases.
+        self.on_new_interaction = on_new_interaction or complaint_cases()
 
     def write(self, session: Session, connection_id: uuid.UUID, rec: SourceRecordData,
               now: datetime) -> Outcome:
@@ -162,6 +166,8 @@ class CanonicalWriter:
         if rec.interaction is not None:
             activity.write_interaction(db, identity.id, rec.interaction,
                                        _required(customer_id, rec), first_write)
+            if first_write:
+                self.on_new_interaction(db, customer_id, identity.id, rec.interaction, now)
         if rec.feedback is not None:
             activity.write_feedback(db, identity.id, rec.feedback,
                                     _required(customer_id, rec), first_write)

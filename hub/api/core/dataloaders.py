@@ -2,7 +2,9 @@
 
 A domain declares its loaders as small subclasses naming the table and key
 column (see ``hub/api/customers/dataloaders.py``); the request context keeps
-one instance of each.
+one instance of each. Loaders of rows that have a global id (by id, and the
+pages and counts of nested connections) put the caller's row visibility
+(``hub.access.rows.visible_rows``) into their statement.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, selec
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from hub.access.principal import Principal
+from hub.access.rows import visible_rows
 from hub.api.context import RequestContext
 from hub.api.core.pagination import Ordering, Page, PageRequest
 
@@ -28,15 +32,33 @@ class RequestLoader(DataLoader):
 
 
 class ByIdLoader(RequestLoader):
-    """One row per primary key, or None."""
+    """One row per primary key, or None: rows the caller may not see are None too."""
 
     table: ClassVar[Table]
 
+    def columns(self) -> list[Any]:
+        """Columns selected besides the table's (they must depend on the caller's sharing only)."""
+        return []
+
+    def loaded(self, rows: Sequence[Any]) -> None:
+        """Called with the rows of each batch."""
+
     def statement(self, keys: Sequence[Any]) -> Select[Any]:
-        return select(self.table).where(self.table.c.id.in_(keys))
+        return select(self.table, *self.columns()).where(
+            self.table.c.id.in_(keys), *visible_rows(self.ctx.principal, self.table)
+        )
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
-        rows = await self.ctx.db.all(self.statement(keys))
+        if type(self).statement is ByIdLoader.statement:
+            # Built once per loader (and partner's grants), the ids bound at execution.
+            shape = (type(self), _sharing(self.ctx.principal))
+            stmt = _BY_ID_STATEMENTS.get(shape)
+            if stmt is None:
+                stmt = _remember(_BY_ID_STATEMENTS, shape, self.statement(_ids(self.table)))
+            rows = await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)})
+        else:
+            rows = await self.ctx.db.all(self.statement(keys))
+        self.loaded(rows)
         by_id = {row.id: row for row in rows}
         return [by_id.get(key) for key in keys]
 
@@ -119,15 +141,21 @@ class PageLoader(RequestLoader):
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Page]:
         relation, ordering, page = self.relation, self.ordering, self.page
+        principal = self.ctx.principal
         clauses = self.clauses()
         if clauses:
-            stmt = _page_statement(relation, ordering, page, clauses)
+            visible = _visible(principal, relation)
+            stmt = _page_statement(relation, ordering, page, [*visible, *clauses])
         else:
-            # Without filters or cursors the statement depends on the page's shape only.
-            shape = (relation, ordering.name, page.backwards, page.limit)
+            # Without filters or cursors the statement depends on the page's shape
+            # and on whose rows it may return only.
+            shape = (relation, ordering.name, page.backwards, page.limit, _sharing(principal))
             stmt = _PAGE_STATEMENTS.get(shape)
             if stmt is None:
-                stmt = _PAGE_STATEMENTS[shape] = _page_statement(relation, ordering, page, [])
+                visible = _visible(principal, relation)
+                stmt = _remember(
+                    _PAGE_STATEMENTS, shape, _page_statement(relation, ordering, page, visible)
+                )
         grouped: dict[Any, list[Any]] = defaultdict(list)
         for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)}):
             grouped[getattr(row, relation.parent_key)].append(row)
@@ -143,12 +171,38 @@ class PageLoader(RequestLoader):
 # ordering, direction and page size (at most max_page_size + 1 of these), filters and
 # cursors aside, which are built per request.
 PARENT_KEYS = "parent_keys"
-_PAGE_STATEMENTS: dict[tuple[Relation, str, bool, int], Select[Any]] = {}
-_COUNT_STATEMENTS: dict[Relation, Select[Any]] = {}
+# A partner's statements also depend on its grants (``_sharing``); so that many
+# partners cannot grow the caches without bound, a full cache starts afresh.
+_PAGE_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_COUNT_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_BY_ID_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_MAX_CACHED = 2048
+
+
+def _sharing(principal: Principal) -> Hashable:
+    """What a partner's row visibility is built from; None for internal callers."""
+    return (principal.partner_id, principal.grants) if principal.is_partner else None
+
+
+def _remember(cache: dict[Any, Select[Any]], key: Any, statement: Select[Any]) -> Select[Any]:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[key] = statement
+    return statement
 
 
 def _parent_keys(relation: Relation) -> Any:
     return bindparam(PARENT_KEYS, expanding=True, type_=relation.partition.type)
+
+
+def _visible(principal: Principal, relation: Relation) -> list[ColumnElement[bool]]:
+    """The caller's row visibility; children of customers have them decided once per parent."""
+    among = _parent_keys(relation) if relation.parent_key == "customer_id" else None
+    return visible_rows(principal, relation.table, among)
+
+
+def _ids(table: Table) -> Any:
+    return bindparam(PARENT_KEYS, expanding=True, type_=table.c.id.type)
 
 
 def _page_statement(
@@ -204,14 +258,16 @@ class CountLoader(RequestLoader):
         self.filters = filters
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[int]:
-        relation = self.relation
+        relation, principal = self.relation, self.ctx.principal
         clauses = list(relation.filters(self.filters))
         if clauses:
-            stmt = _count_statement(relation, clauses)
+            stmt = _count_statement(relation, [*_visible(principal, relation), *clauses])
         else:
-            stmt = _COUNT_STATEMENTS.get(relation)
+            shape = (relation, _sharing(principal))
+            stmt = _COUNT_STATEMENTS.get(shape)
             if stmt is None:
-                stmt = _COUNT_STATEMENTS[relation] = _count_statement(relation, [])
+                visible = _visible(principal, relation)
+                stmt = _remember(_COUNT_STATEMENTS, shape, _count_statement(relation, visible))
         rows = await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)})
         counts = {key: n for key, n in rows}
         return [counts.get(key, 0) for key in keys]

@@ -57,3 +57,6 @@ ConsentPurposeEnum = graphene.Enum.from_enum(
 ConsentStatusEnum = graphene.Enum.from_enum(
     enums.ConsentStatus, name="ConsentStatus", description="The decision recorded."
 )
+PartnerKindEnum = graphene.Enum.from_enum(
+    enums.PartnerKind, name="PartnerKind", description="What a partner does for us."
+)

@@ -36,3 +36,12 @@ def forbidden(missing: frozenset[str]) -> ApiError:
         ErrorCode.FORBIDDEN,
         missingScopes=sorted(missing),
     )
+
+
+def not_granted(missing: frozenset[str]) -> ApiError:
+    """A partner holds the scopes, but no sharing grant gives them on this customer."""
+    return ApiError(
+        f"No sharing grant gives you {', '.join(sorted(missing))} on this customer.",
+        ErrorCode.FORBIDDEN,
+        missingScopes=sorted(missing),
+    )

@@ -1,4 +1,10 @@
-"""Fields that declare the scopes they need; the check runs before the resolver, never inside it."""
+"""Fields that declare the scopes they need; the check runs before the resolver, never inside it.
+
+For a partner, a scoped field of a type that belongs to a customer (Customer,
+and the types naming a ``customer_key``) also needs the scopes on THAT customer:
+the token's scopes intersected with those of the sharing grants covering it
+(``hub/api/core/sharing.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ import graphene
 
 from hub.access.audit import AUDITED_READ_SCOPES
 from hub.access.scopes import Scope
-from hub.api.core.errors import forbidden
+from hub.api.core.errors import forbidden, not_granted
+from hub.api.core.node import customer_of
+from hub.api.core.sharing import known_scopes, scopes_on_customer
 
 
 def _describe(description: str | None, required: frozenset[str]) -> str | None:
@@ -27,7 +35,21 @@ def guard(resolver: Callable[..., Any], required: frozenset[str]) -> Callable[..
         principal = info.context.principal
         if not required <= principal.scopes:
             raise forbidden(required - principal.scopes)
+        if principal.is_partner:
+            customer_id = customer_of(info.parent_type.name, root)
+            if customer_id is not None:
+                held = known_scopes(info.context, customer_id)
+                if held is None:
+                    return granted(root, info, customer_id, kwargs)
+                if not required <= held:
+                    raise not_granted(required - held)
         return resolver(root, info, **kwargs)
+
+    async def granted(root: Any, info: graphene.ResolveInfo, customer_id: Any, kwargs: Any) -> Any:
+        held = await scopes_on_customer(info.context, customer_id)
+        if not required <= held:
+            raise not_granted(required - held)
+        return await resolved(resolver(root, info, **kwargs))
 
     return guarded
 

@@ -30,17 +30,28 @@ class NodeType:
 
 
 NODE_TYPES: dict[str, NodeType] = {}
+# GraphQL type name -> the attribute of its rows holding the id of the customer they belong to.
+CUSTOMER_KEYS: dict[str, str] = {}
+
+
+def customer_of(type_name: str, row: Any) -> Any:
+    """The id of the customer a row of this type belongs to, or None for types of no customer."""
+    key = CUSTOMER_KEYS.get(type_name)
+    return getattr(row, key) if key is not None else None
 
 
 class NodeObjectType(graphene.ObjectType):
     """An ObjectType reachable through ``node(id:)``.
 
     Subclasses set ``node_loader`` (a ByIdLoader) and ``node_scopes``; they
-    inherit a global ``id`` made from the row's uuid.
+    inherit a global ``id`` made from the row's uuid. Types whose rows belong to
+    a customer name the column that says which (``customer_key``): a partner's
+    scoped fields on them are then checked against that customer's grants.
     """
 
     node_loader: ClassVar[Any] = None
     node_scopes: ClassVar[tuple[Scope, ...]] = ()
+    customer_key: ClassVar[str | None] = None
 
     class Meta:
         abstract = True
@@ -52,6 +63,8 @@ class NodeObjectType(graphene.ObjectType):
         if cls.node_loader is not None:
             name = cls._meta.name
             NODE_TYPES[name] = NodeType(cls, cls.node_loader, frozenset(s.value for s in cls.node_scopes))
+        if cls.customer_key is not None:
+            CUSTOMER_KEYS[cls._meta.name] = cls.customer_key
 
     @staticmethod
     def resolve_id(root: Any, info: graphene.ResolveInfo) -> str:
@@ -72,7 +85,11 @@ class Typed:
 
 
 async def load_node(info: graphene.ResolveInfo, global_id: str, expect: str | None = None) -> Any:
-    """Resolve a global id; unknown types, missing rows and rows hidden from the caller all answer null."""
+    """Resolve a global id; unknown types, missing rows and rows hidden from the caller all answer null.
+
+    Rows hidden from a partner never leave the database: the type's loader puts
+    the caller's row visibility into its statement (``ByIdLoader``).
+    """
     type_name, id_ = from_global_id(global_id)
     spec = NODE_TYPES.get(type_name)
     if spec is None or (expect is not None and type_name != expect):

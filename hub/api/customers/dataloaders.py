@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from hub.access.rows import customer_rows
+from hub.access.rows import grant_columns
 from hub.api.core.dataloaders import ByIdLoader, ListByKeyLoader
+from hub.api.core.sharing import CustomerScopesLoader
 from hub.models import Address, Connection, ContactPoint, Customer, CustomerTag, SourceRecord
 
 customers = Customer.__table__
@@ -17,10 +18,17 @@ source_records = SourceRecord.__table__
 
 
 class CustomerByIdLoader(ByIdLoader):
+    """Visible customers (``ByIdLoader`` applies ``hub.access.rows``); for a partner, each
+    row also says which of its grants cover it, so its scopes on the customer come along."""
+
     table = customers
 
-    def statement(self, keys: Sequence[Any]) -> Select[Any]:
-        return super().statement(keys).where(*customer_rows(self.ctx.principal))
+    def columns(self) -> list[Any]:
+        return grant_columns(self.ctx.principal, customers)
+
+    def loaded(self, rows: Sequence[Any]) -> None:
+        if self.ctx.principal.is_partner:
+            self.ctx.loader(CustomerScopesLoader).know(rows)
 
 
 class ContactPointsByCustomerLoader(ListByKeyLoader):

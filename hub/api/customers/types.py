@@ -93,6 +93,7 @@ class Customer(NodeObjectType):
 
     node_loader = CustomerByIdLoader
     node_scopes = (Scope.CUSTOMERS_READ,)
+    customer_key = "id"
 
     kind = graphene.Field(CustomerKindEnum, required=True)
     display_name = graphene.String(required=True)

@@ -29,6 +29,7 @@ class Feedback(NodeObjectType):
 
     node_loader = FeedbackByIdLoader
     node_scopes = (Scope.FEEDBACK_READ,)
+    customer_key = "customer_id"
 
     kind = graphene.Field(FeedbackKindEnum, required=True)
     score = graphene.Int(required=True)
@@ -68,3 +69,60 @@ FEEDBACK_SORTS = Sorts(
     "Feedback", feedback, {"OCCURRED_AT": "occurred_at", "SCORE": "score"}, ("OCCURRED_AT", "DESC")
 )
 FEEDBACK_OF_CUSTOMER = Relation(feedback, "customer_id", FEEDBACK_SORTS.orderings, feedback_filters)
+
+
+# -- the satisfaction report ---------------------------------------------------------------------
+
+
+class SatisfactionGroupBy(graphene.Enum):
+    """How the satisfaction report is broken down; periods are UTC, weeks start on Monday."""
+
+    MONTH = "MONTH"
+    WEEK = "WEEK"
+    PARTNER = "PARTNER"
+
+
+class SatisfactionFilter(graphene.InputObjectType):
+    customer_id = graphene.ID(description="One customer's feedback.")
+    partner_id = graphene.ID(description="Feedback collected by this partner.")
+    from_ = graphene.InputField(DateTime, name="from", description="From this instant (included).")
+    to = graphene.InputField(DateTime, description="Up to this instant (excluded).")
+
+
+class NpsSummary(graphene.ObjectType):
+    """Net Promoter Score: promoters (9-10) minus detractors (0-6), in % of the responses."""
+
+    responses = graphene.Int(required=True)
+    promoters = graphene.Int(required=True)
+    passives = graphene.Int(required=True)
+    detractors = graphene.Int(required=True)
+    score = graphene.Float(description="-100 to 100, two decimals; null without responses.")
+
+
+class CsatSummary(graphene.ObjectType):
+    """Customer satisfaction: the share of 4 and 5 among 1-5 answers, and their average."""
+
+    responses = graphene.Int(required=True)
+    satisfied = graphene.Int(required=True, description="Answers of 4 or 5.")
+    score = graphene.Float(description="Satisfied in % of the responses; null without responses.")
+    average = graphene.Float(description="The mean answer, 1 to 5; null without responses.")
+
+
+class SatisfactionGroup(graphene.ObjectType):
+    period_start = graphene.Date(description="First day of the month or week (grouped by time).")
+    partner_id = graphene.ID(
+        description="The partner that collected it (grouped by partner); null: collected by us."
+    )
+    nps = graphene.Field(NpsSummary, required=True)
+    csat = graphene.Field(CsatSummary, required=True)
+
+
+class SatisfactionReport(graphene.ObjectType):
+    total = graphene.Field(
+        SatisfactionGroup, required=True, description="Everything the filter selects."
+    )
+    groups = graphene.List(
+        graphene.NonNull(SatisfactionGroup),
+        required=True,
+        description="One per period or partner that has feedback, in order; empty without groupBy.",
+    )

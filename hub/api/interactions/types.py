@@ -28,6 +28,7 @@ class Interaction(NodeObjectType):
 
     node_loader = InteractionByIdLoader
     node_scopes = (Scope.INTERACTIONS_READ,)
+    customer_key = "customer_id"
 
     channel = graphene.Field(ChannelEnum, required=True)
     kind = graphene.Field(InteractionKindEnum, required=True)

@@ -33,6 +33,7 @@ class Order(NodeObjectType):
 
     node_loader = OrderByIdLoader
     node_scopes = (Scope.ORDERS_READ,)
+    customer_key = "customer_id"
 
     number = graphene.String(required=True)
     status = graphene.Field(OrderStatusEnum, required=True)

@@ -1,0 +1,1 @@
+"""Case mutations, one per file."""

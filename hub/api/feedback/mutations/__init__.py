@@ -1,0 +1,1 @@
+"""Feedback mutations, one per file."""
