@@ -6,6 +6,13 @@ from hub.models.base import Base, new_id, utcnow
 from hub.models.commerce import Order, OrderLine
 from hub.models.customers import Address, ContactPoint, Customer, CustomerTag
 from hub.models.engagement import Case, CaseComment, Consent, Feedback, Interaction
+from hub.models.events import (
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookDeliveryStatus,
+    WebhookSubscription,
+)
 from hub.models.sharing import SharingGrant, SharingGrantCustomer
 from hub.models.sources import Connection, SourceRecord
 from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
@@ -30,6 +37,7 @@ __all__ = [
     "OAuthToken",
     "Order",
     "OrderLine",
+    "OutboxEvent",
     "Partner",
     "SharingGrant",
     "SharingGrantCustomer",
@@ -37,6 +45,10 @@ __all__ = [
     "StreamState",
     "SyncRun",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookDeliveryStatus",
+    "WebhookSubscription",
     "new_id",
     "utcnow",
 ]
