@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -245,6 +245,32 @@ class RateLimitSettings(BaseModel):
     redis_prefix: str = Field("crmhub:ratelimit:", min_length=1)
 
 
+class WebhooksSettings(BaseModel):
+    """Outbound webhooks: retries, disabling, and which targets may be called (docs/events.md)."""
+
+    # Refused unless true: targets on private, loopback, link-local, multicast or reserved
+    # addresses (SSRF). allowed_networks lets a few through, e.g. ["10.1.2.0/24"].
+    allow_private_targets: bool = False
+    allowed_networks: list[IPvAnyNetwork] = []
+    # http:// targets are refused unless true; https is the default.
+    allow_http: bool = False
+    connect_timeout_seconds: float = Field(5, gt=0)
+    read_timeout_seconds: float = Field(15, gt=0)
+    # Retry n waits base * factor**(n-1), at most max, times a random 0.5-1.0 (jitter).
+    backoff_base_seconds: float = Field(5, gt=0)
+    backoff_factor: float = Field(4, ge=1)
+    backoff_max_seconds: float = Field(10 * 3600, gt=0)
+    max_attempts: int = Field(12, ge=1)
+    # A subscription whose deliveries have failed for this long, or this many times in a
+    # row, is disabled with the reason; re-enabling it resumes its pending deliveries.
+    disable_after_days: float = Field(5, gt=0)
+    disable_after_failures: int = Field(100, ge=1)
+    # The sweep: fans new events out to deliveries and sends what is due.
+    sweep_interval_seconds: float = Field(2, gt=0)
+    batch_size: int = Field(200, ge=1)
+    concurrency: int = Field(8, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CRMHUB_",
@@ -265,6 +291,7 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     cases: CasesSettings = CasesSettings()
     sla: SlaSettings = SlaSettings()
+    webhooks: WebhooksSettings = WebhooksSettings()
     # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database,
     # and the rate-limit buckets are kept there.
     redis_url: str | None = Field(None, repr=False)
