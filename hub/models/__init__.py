@@ -13,6 +13,13 @@ from hub.models.events import (
     WebhookDeliveryStatus,
     WebhookSubscription,
 )
+from hub.models.identity import (
+    CustomerMerge,
+    FieldProvenance,
+    MergeSuggestion,
+    MergeSuggestionStatus,
+    SourceProfile,
+)
 from hub.models.sharing import SharingGrant, SharingGrantCustomer
 from hub.models.sources import Connection, SourceRecord
 from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
@@ -28,11 +35,15 @@ __all__ = [
     "Consent",
     "ContactPoint",
     "Customer",
+    "CustomerMerge",
     "CustomerTag",
     "DeadLetter",
     "Feedback",
+    "FieldProvenance",
     "InboundEvent",
     "Interaction",
+    "MergeSuggestion",
+    "MergeSuggestionStatus",
     "OAuthClient",
     "OAuthToken",
     "Order",
@@ -41,6 +52,7 @@ __all__ = [
     "Partner",
     "SharingGrant",
     "SharingGrantCustomer",
+    "SourceProfile",
     "SourceRecord",
     "StreamState",
     "SyncRun",
