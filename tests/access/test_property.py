@@ -22,6 +22,7 @@ Zero leaks and nothing missing: the answers must equal the oracle's exactly.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections import defaultdict
@@ -859,22 +860,6 @@ def arena(sync_engine, http, mint_token, seeded, app):
         drop_pool(sync_engine, pool)
 
 
-@pytest.fixture(scope="module")
-def sqlite_arena(arena: Arena) -> Arena:
-    if arena.engine.dialect.name != "sqlite":
-        pytest.skip(
-            "the 500-example run is on SQLite; PostgreSQL runs test_partner_sees_exactly_what_is_shared_postgresql"
-        )
-    return arena
-
-
-@pytest.fixture(scope="module")
-def postgres_arena(arena: Arena) -> Arena:
-    if arena.engine.dialect.name != "postgresql":
-        pytest.skip("the SQLite run is test_partner_sees_exactly_what_is_shared")
-    return arena
-
-
 async def check(arena: Arena, data: st.DataObject) -> None:
     rows = arena.rows
     example = data.draw(examples(rows), label="example")
@@ -923,19 +908,25 @@ PROPERTY = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=False,
 )
+# SQLite runs the full count; PostgreSQL, the same property on fewer examples (its
+# round trips make each example several times dearer).
+EXAMPLES = {"sqlite": 500, "postgresql": 60}
 
 
-@settings(PROPERTY, max_examples=500)
-@given(data=st.data())
-async def test_partner_sees_exactly_what_is_shared(
-    sqlite_arena: Arena, data: st.DataObject
+@pytest.fixture(scope="session")
+async def event_loop_of_the_run() -> asyncio.AbstractEventLoop:
+    """The session's loop, where the app, its engine and the HTTP client live."""
+    return asyncio.get_running_loop()
+
+
+def test_partner_sees_exactly_what_is_shared(
+    arena: Arena, event_loop_of_the_run: asyncio.AbstractEventLoop
 ) -> None:
-    await check(sqlite_arena, data)
+    # The example count depends on the backend, so the property is built here,
+    # once per backend, and each example runs on the session's loop.
+    @settings(PROPERTY, max_examples=EXAMPLES[arena.engine.dialect.name])
+    @given(data=st.data())
+    def partner_sees_exactly_what_is_shared(data: st.DataObject) -> None:
+        event_loop_of_the_run.run_until_complete(check(arena, data))
 
-
-@settings(PROPERTY, max_examples=60)
-@given(data=st.data())
-async def test_partner_sees_exactly_what_is_shared_postgresql(
-    postgres_arena: Arena, data: st.DataObject
-) -> None:
-    await check(postgres_arena, data)
+    partner_sees_exactly_what_is_shared()
