@@ -23,6 +23,7 @@ from hub.models.identity import (
 from hub.models.sharing import SharingGrant, SharingGrantCustomer
 from hub.models.sources import Connection, SourceRecord
 from hub.models.sync import DeadLetter, InboundEvent, StreamState, SyncRun
+from hub.models.writeback import WriteBack, WriteBackStatus
 
 __all__ = [
     "ActorKind",
@@ -61,6 +62,8 @@ __all__ = [
     "WebhookDeliveryAttempt",
     "WebhookDeliveryStatus",
     "WebhookSubscription",
+    "WriteBack",
+    "WriteBackStatus",
     "new_id",
     "utcnow",
 ]
