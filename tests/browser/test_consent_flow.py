@@ -1,17 +1,14 @@
 """The sign-in and consent pages in a real Chromium, against a live hub, ending in tokens.
 
-Only the system's Chromium is used (``/usr/bin/chromium``, or CRMHUB_TEST_CHROMIUM);
-Playwright never downloads a browser here. The application's redirect URI is not
-a real site: the browser's navigation to it is intercepted and answered with a
-tiny page, as the application would, and the code in its URL exchanged with
-authlib's client. A screenshot of the consent page is left in
+The browser is the system's Chromium (tests/browser/conftest.py). The
+application's redirect URI is not a real site: the browser's navigation to it is
+intercepted and answered with a tiny page, as the application would, and the code
+in its URL exchanged with authlib's client. A screenshot of the consent page is left in
 ``tests/browser/artifacts/`` (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -22,39 +19,8 @@ from hub.access.scopes import DESCRIPTIONS, Scope
 from tests.auth.conftest import REDIRECT_URI, LiveHub, running_hub
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("CRMHUB_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCOPES = "customers:read customers:read_pii orders:read"
 APP_PAGE = "<!doctype html><title>Example app</title><h1>Back in the example app</h1>"
-
-
-def _absent(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _absent(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _absent("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
