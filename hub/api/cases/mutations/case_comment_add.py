@@ -89,7 +89,11 @@ class CaseCommentAdd(Mutation):
                     created_at=now,
                 )
             )
-            values: dict[str, Any] = {"updated_at": now}
+            values: dict[str, Any] = {}
+            if visibility is CommentVisibility.SHARED:
+                # An INTERNAL note is not a change a partner may notice, not even by the
+                # case's updatedAt: only SHARED comments move it.
+                values["updated_at"] = now
             if not principal.is_partner and visibility is CommentVisibility.SHARED:
                 # Only the first such comment counts: the column is set when still empty.
                 values["first_responded_at"] = when(
@@ -99,7 +103,8 @@ class CaseCommentAdd(Mutation):
                     (cases.c.status == CaseStatus.NEW.value, CaseStatus.OPEN.value),
                     else_=cases.c.status,
                 )
-            await conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+            if values:
+                await conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
             return comment_id
 
         await ctx.db.transaction(write)
