@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.api.core.ids import from_global_id
-from hub.models import Feedback, Order, utcnow
+from hub.models import Consent, Feedback, Order, utcnow
+from hub.models.enums import ConsentPurpose, ConsentStatus
 from tests.api.cases.people import (
     STAFF_SCOPES,
     codes,
@@ -188,3 +189,60 @@ async def test_needs_feedback_write(as_scopes, sync_engine) -> None:
     ).json()
     assert body["data"] == {"feedbackSubmit": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_partner_links_only_what_it_can_see(staff, sync_engine, http, mint_token) -> None:
+    with sync_engine.connect() as conn:
+        # A customer who never withdrew PARTNER_SHARING consent, and one of their orders.
+        withdrawn = select(Consent.customer_id).where(
+            Consent.purpose == ConsentPurpose.PARTNER_SHARING,
+            Consent.status == ConsentStatus.WITHDRAWN,
+        )
+        order_id, owner = conn.execute(
+            select(Order.id, Order.customer_id)
+            .where(Order.customer_id.not_in(withdrawn))
+            .order_by(Order.id)
+            .limit(1)
+        ).one()
+    reads_orders, blind = new_partner(sync_engine), new_partner(sync_engine)
+    scopes = "customers:read cases:read feedback:read feedback:write"
+    grant(sync_engine, reads_orders, [owner], f"{scopes} orders:read")
+    grant(sync_engine, blind, [owner], scopes)
+    case = await open_case(staff, owner)
+    await staff.query(
+        "mutation($c: ID!, $p: ID!) { caseShare(caseId: $c, partnerId: $p) { errors { code } } }",
+        {"c": case["id"], "p": gid("Partner", reads_orders)},
+    )
+    token_scopes = f"{scopes} orders:read"
+    sees = partner_api(http, mint_token, reads_orders, token_scopes)
+    linked = await submit(
+        sees,
+        customerId=gid("Customer", owner),
+        kind="CSAT",
+        score=5,
+        caseId=case["id"],
+        orderId=gid("Order", order_id),
+    )
+    assert linked["errors"] == []
+    row = stored(sync_engine, linked["feedback"]["id"])
+    assert (row.case_id, row.order_id, row.partner_id) == (
+        from_global_id(case["id"])[1],
+        order_id,
+        reads_orders,
+    )
+    # The other partner is shared the customer, but neither the case nor its orders.
+    before = count_feedback(sync_engine, owner)
+    other = partner_api(http, mint_token, blind, token_scopes)
+    for link, field in ((case["id"], "caseId"), (gid("Order", order_id), "orderId")):
+        refused = await submit(
+            other, customerId=gid("Customer", owner), kind="NPS", score=8, **{field: link}
+        )
+        assert refused["feedback"] is None and codes(refused) == [("NOT_FOUND", field)]
+    assert count_feedback(sync_engine, owner) == before
+
+
+def count_feedback(sync_engine, customer_id: uuid.UUID) -> int:
+    with sync_engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(Feedback).where(Feedback.customer_id == customer_id)
+        ).scalar()
