@@ -84,9 +84,9 @@ class JobsSettings(BaseModel):
     # Redis only: a task a killed worker held is redelivered after this long, so it must be
     # longer than the longest sync (RabbitMQ redelivers as soon as the connection drops).
     visibility_timeout_seconds: float = Field(3600, gt=0)
-    # A run still RUNNING after this long is taken as abandoned (its worker was killed):
-    # the scheduler stops waiting for it.
-    stale_run_minutes: int = Field(120, ge=1)
+    # A RUNNING run whose heartbeat (every 30 s while it runs) is older than this is
+    # abandoned (its process was killed): the scheduler finishes it as FAILED.
+    stale_run_minutes: int = Field(10, ge=1)
 
     @field_validator("broker_url")
     @classmethod

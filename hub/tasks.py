@@ -51,6 +51,7 @@ from hub.db import create_sync_engine, sync_session_factory
 from hub.models import Connection, SyncRun, utcnow
 from hub.models.enums import ConnectionStatus, SyncRunStatus
 from hub.settings import Settings, get_settings
+from hub.sync.heartbeat import finish_abandoned, last_beat
 from hub.sync.runner import sync_connection
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "EmbeddedRunner",
     "Job",
     "QueueFull",
+    "SCHEDULED_JOBS",
     "UnknownJob",
     "app",
     "configure",
@@ -84,6 +86,13 @@ log = logging.getLogger(__name__)
 JOB_MODULES: tuple[str, ...] = (
     "hub.sync.inbox",  # process_inbound_event
     "hub.events.delivery",  # outbound webhook delivery
+    "hub.sync.writeback",  # run_write_back, run_due_write_backs
+)
+
+# Enqueued every ``schedule_interval_seconds``: by Celery beat, or embedded by the ticker.
+SCHEDULED_JOBS: tuple[str, ...] = (
+    "run_due_syncs",  # due syncs, after finishing abandoned runs
+    "process_pending_inbox",  # inbound events whose job was lost or did not fit the queue
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,13 +143,14 @@ def create_celery(settings: Settings) -> Celery:
             "unacked_index_key": f"unacked_index.{jobs.queue}",
             "unacked_mutex_key": f"unacked_mutex.{jobs.queue}",
         },
+        # A tick nobody ran before the next one is stale; the next one does its work.
         beat_schedule={
-            "run-due-syncs": {
-                "task": _task_name("run_due_syncs"),
+            f"{job_name.replace('_', '-')}": {
+                "task": _task_name(job_name),
                 "schedule": jobs.schedule_interval_seconds,
-                # A tick nobody ran before the next one is stale; the next one does its work.
                 "options": {"expires": jobs.schedule_interval_seconds},
             }
+            for job_name in SCHEDULED_JOBS
         },
     )
     return celery
@@ -309,7 +319,7 @@ def enqueue_sync(connection_id: uuid.UUID | str, streams: Sequence[str] | None =
 
 
 class _Ticker(threading.Thread):
-    """The embedded scheduler: enqueues ``run_due_syncs`` every interval."""
+    """The embedded scheduler: enqueues the ``SCHEDULED_JOBS`` every interval."""
 
     def __init__(self, interval: float) -> None:
         super().__init__(name="crmhub-scheduler", daemon=True)
@@ -318,10 +328,11 @@ class _Ticker(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval):
-            try:
-                enqueue("run_due_syncs")
-            except Exception:
-                log.exception("could not enqueue run_due_syncs")
+            for job_name in SCHEDULED_JOBS:
+                try:
+                    enqueue(job_name)
+                except Exception:  # a full queue now is not full at the next tick
+                    log.exception("could not enqueue %s", job_name)
 
 
 def start(settings: Settings | None = None) -> None:
@@ -379,10 +390,19 @@ def sync_connection_job(connection_id: str, streams: list[str] | None = None,
 
 @job
 def run_due_syncs() -> list[str]:
-    """Enqueue a sync of every scheduled connection whose time has come; return their ids."""
+    """Enqueue a sync of every scheduled connection whose time has come; return their ids.
+
+    Runs left RUNNING by a process that died are finished as abandoned first, so that
+    their connections are not blocked and their history says what happened.
+    """
     settings = _job_settings()
-    due = due_connections(job_engine(), utcnow(),
-                          stale_after=timedelta(minutes=settings.jobs.stale_run_minutes))
+    engine, now = job_engine(), utcnow()
+    stale_after = timedelta(minutes=settings.jobs.stale_run_minutes)
+    with engine.begin() as db:
+        abandoned = finish_abandoned(db, now, stale_after=stale_after)
+    if abandoned:
+        log.warning("finished %d abandoned sync run(s)", abandoned)
+    due = due_connections(engine, now, stale_after=stale_after)
     for connection_id, due_at in due:
         enqueue("sync_connection_job", connection_id=str(connection_id), due_at=due_at.isoformat())
     if due:
@@ -407,13 +427,13 @@ def due_connections(engine: Engine, now: datetime, *, stale_after: timedelta = t
     A connection falls due at the first schedule time after its last run started (after
     it was created, before any run). Paused connections and those waiting for new
     credentials are left alone, and so is one whose run is still going, unless that run
-    started more than ``stale_after`` ago (its worker was killed: it will never finish).
+    has shown no sign of life (heartbeat) for ``stale_after``: its worker was killed.
     """
     last_started = (select(SyncRun.connection_id, func.max(SyncRun.started_at).label("at"))
                     .group_by(SyncRun.connection_id).subquery())
     running = (select(SyncRun.connection_id)
                .where(SyncRun.status == SyncRunStatus.RUNNING,
-                      SyncRun.started_at > now - stale_after))
+                      last_beat() > now - stale_after))
     rows = select(Connection.id, Connection.schedule, Connection.name, Connection.created_at,
                   last_started.c.at).outerjoin(
         last_started, last_started.c.connection_id == Connection.id).where(

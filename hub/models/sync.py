@@ -61,6 +61,10 @@ class SyncRun(Base):
     records_failed: Mapped[int] = mapped_column(Integer, default=0)
     # Safe to show: secrets are redacted before the message is stored.
     error: Mapped[str | None] = mapped_column(Text)
+    # The lease of a RUNNING run: who runs it, and when it last showed life
+    # (hub/sync/heartbeat.py); a run whose process died is finished as abandoned.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_sync_runs_connection_stream_started", "connection_id", "stream", "started_at"),

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from hub.db import sync_session_factory
 from hub.models import DeadLetter, SourceRecord, SyncRun, new_id, utcnow
 from hub.models.enums import SyncRunStatus
+from hub.sync.heartbeat import Heartbeat, LeaseLost, finish_abandoned, worker_name
 from hub.sync.records import SourceRecordData
 from hub.sync.state import save_bookmark, start_bookmark
 from hub.sync.writer import CanonicalWriter, Outcome, json_safe
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 Mapper = Callable[[dict[str, Any]], SourceRecordData]
 _STAMP_CHUNK = 500
+_RUNS = SyncRun.__table__
+_LEASE_LOST = ("this run was finished as abandoned by another process (no heartbeat for too "
+               "long); its last page was not written")
 _MAX_ERROR = 2000
 
 
@@ -80,25 +84,34 @@ def run_stream(
     sessions = sync_session_factory(engine)
     run_id = new_id()
     with _transaction(sessions) as session:
+        now = utcnow()
+        # A run of this connection left RUNNING by a process that died ends here, honestly.
+        finish_abandoned(session.connection(), now, connection_id=connection_id)
         session.add(SyncRun(id=run_id, connection_id=connection_id, stream=stream_name,
                             full_refresh=full_refresh, status=SyncRunStatus.RUNNING,
-                            started_at=utcnow()))
+                            started_at=now, worker=worker_name(), heartbeat_at=now))
     seen_types: set[str] = set()
     try:
-        for page in _guarded(pages):
-            with _transaction(sessions) as session:
-                tally = _write_page(session, writer, run_id, connection_id, stream_name, page,
-                                    mapper, utcnow())
-                if full_refresh:
-                    _stamp_seen(session, connection_id, run_id, tally.seen)
-                if page.bookmark is not None:
-                    save_bookmark(session, connection_id, stream_name, page.bookmark, utcnow())
-                _count(session.get_one(SyncRun, run_id), tally)
-            seen_types.update(tally.seen)
-            if progress is not None:
-                progress(tally.read)
+        with Heartbeat(engine, run_id) as heartbeat:
+            for page in _guarded(pages):
+                with _transaction(sessions) as session:
+                    tally = _write_page(session, writer, run_id, connection_id, stream_name,
+                                        page, mapper, utcnow())
+                    if full_refresh:
+                        _stamp_seen(session, connection_id, run_id, tally.seen)
+                    if page.bookmark is not None:
+                        save_bookmark(session, connection_id, stream_name, page.bookmark,
+                                      utcnow())
+                    _count(session, run_id, tally)
+                heartbeat.beat_committed()
+                seen_types.update(tally.seen)
+                if progress is not None:
+                    progress(tally.read)
         with _transaction(sessions) as session:
-            _finish(session, session.get_one(SyncRun, run_id), seen_types)
+            run = session.get_one(SyncRun, run_id)
+            if run.status is not SyncRunStatus.RUNNING:
+                raise LeaseLost(_LEASE_LOST)
+            _finish(session, run, seen_types)
     except Exception as error:  # noqa: BLE001 - every failure ends the run as SyncFailed
         cause = error.__cause__ if isinstance(error, _SourceFailed) else error
         message = describe(cause)
@@ -165,13 +178,22 @@ def _stamp_seen(session: Session, connection_id: uuid.UUID, run_id: uuid.UUID,
             )
 
 
-def _count(run: SyncRun, tally: _Tally) -> None:
-    run.records_read += tally.read
-    run.records_failed += tally.failed
-    run.records_created += tally.outcomes[Outcome.CREATED]
-    run.records_updated += tally.outcomes[Outcome.UPDATED]
-    run.records_unchanged += tally.outcomes[Outcome.UNCHANGED]
-    run.records_deleted += tally.outcomes[Outcome.DELETED]
+def _count(session: Session, run_id: uuid.UUID, tally: _Tally) -> None:
+    """Add the page's counts and renew the heartbeat; LeaseLost if the run was given up."""
+    c = _RUNS.c
+    done = session.connection().execute(
+        update(_RUNS).where(c.id == run_id, c.status == SyncRunStatus.RUNNING).values(
+            records_read=c.records_read + tally.read,
+            records_failed=c.records_failed + tally.failed,
+            records_created=c.records_created + tally.outcomes[Outcome.CREATED],
+            records_updated=c.records_updated + tally.outcomes[Outcome.UPDATED],
+            records_unchanged=c.records_unchanged + tally.outcomes[Outcome.UNCHANGED],
+            records_deleted=c.records_deleted + tally.outcomes[Outcome.DELETED],
+            heartbeat_at=utcnow(),
+        )
+    ).rowcount
+    if not done:
+        raise LeaseLost(_LEASE_LOST)
 
 
 # -- the end of a run ----------------------------------------------------------------------
@@ -209,10 +231,13 @@ def _reconcile(session: Session, run: SyncRun, object_types: set[str], now: date
 def _mark_failed(sessions: Callable[[], Session], run_id: uuid.UUID, message: str) -> None:
     try:
         with _transaction(sessions) as session:
-            run = session.get_one(SyncRun, run_id)
-            run.status = SyncRunStatus.FAILED
-            run.finished_at = utcnow()
-            run.error = message
+            # A run already finished as abandoned keeps that account of itself.
+            session.execute(
+                update(_RUNS).where(_RUNS.c.id == run_id,
+                                    _RUNS.c.status == SyncRunStatus.RUNNING)
+                .values(status=SyncRunStatus.FAILED, finished_at=utcnow(), error=message),
+                execution_options={"synchronize_session": False},
+            )
     except Exception:  # the database itself may be what failed
         log.exception("could not mark sync run %s as failed", run_id)
 

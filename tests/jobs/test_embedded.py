@@ -143,3 +143,27 @@ def test_run_due_syncs_enqueues_each_due_connection_once(embedded, engine, api, 
     due_at = (runs[0].started_at - timedelta(seconds=1)).isoformat()
     assert tasks.sync_connection_job(str(due), due_at=due_at) == []
     assert len(runs_of(engine, due)) == 2
+
+
+def test_run_due_syncs_finishes_an_abandoned_run_and_syncs_its_connection(
+        embedded, engine, api, ns, monkeypatch):
+    blocked = _schedule(engine, ns, api, "blocked", created_ago=60)
+    with Session(engine) as session, session.begin():
+        # Its worker, on another machine, was killed: no heartbeat for eleven minutes.
+        session.add(SyncRun(connection_id=blocked, stream="contacts",
+                            status=SyncRunStatus.RUNNING,
+                            started_at=utcnow() - timedelta(minutes=30),
+                            worker="elsewhere|pid:[1]|77",
+                            heartbeat_at=utcnow() - timedelta(minutes=11)))
+    everything = tasks.due_connections
+    monkeypatch.setattr(tasks, "due_connections", lambda *a, **k: [
+        d for d in everything(*a, **k) if d[0] == blocked])
+
+    enqueue("run_due_syncs")
+    assert embedded.join(timeout=30)
+
+    runs = runs_of(engine, blocked)
+    assert [(r.stream, r.status) for r in runs] == [
+        ("contacts", SyncRunStatus.FAILED), ("contacts", SyncRunStatus.SUCCEEDED),
+        ("notes", SyncRunStatus.SUCCEEDED)]
+    assert runs[0].error.startswith("abandoned: no sign of life since")

@@ -74,8 +74,11 @@ def test_a_killed_sync_resumes_to_the_same_data_as_a_clean_run(tmp_path: Path) -
         # Two contact points per person, none twice.
         assert session.scalar(select(func.count()).select_from(ContactPoint)) == 2 * distinct
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
-        statuses = session.scalars(select(SyncRun.status).order_by(SyncRun.started_at)).all()
-    # The killed run never got to say so; the run after it finished the stream.
-    assert statuses == [SyncRunStatus.RUNNING, SyncRunStatus.SUCCEEDED]
+        runs = session.scalars(select(SyncRun).order_by(SyncRun.started_at)).all()
+    # The killed run never got to say so: the next run found its process gone, finished it
+    # as abandoned, and finished the stream.
+    assert [run.status for run in runs] == [SyncRunStatus.FAILED, SyncRunStatus.SUCCEEDED]
+    assert runs[0].error.startswith("abandoned: its process is no longer running")
+    assert runs[0].records_read == position
     crashed.dispose()
     clean.dispose()

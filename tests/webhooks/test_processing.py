@@ -16,6 +16,7 @@ from hub.app import create_app
 from hub.sync import inbox
 from hub.sync.inbox import MAX_ATTEMPTS, Result, process_event, process_pending
 from hub.sync.writer import CanonicalWriter
+from hub.models import utcnow
 from tests.webhooks.deliveries import body, contact, event_row, put_event, signed, source, stored
 
 
@@ -197,3 +198,31 @@ async def test_end_to_end_through_the_jobs_layer(hook_settings, engine, connecti
     assert event.error is None and event.attempts == 1
     assert source(engine, connection, f"{ns}-1") is not None
     assert inbox.process_inbound_event(str(event.id)) == Result.ALREADY_DONE.value
+
+
+def test_the_schedule_sweeps_the_inbox_in_both_modes(hook_settings):
+    beat = tasks.create_celery(hook_settings).conf.beat_schedule
+    assert {entry["task"] for entry in beat.values()} >= {
+        "crmhub.run_due_syncs", "crmhub.process_pending_inbox"}
+    assert "process_pending_inbox" in tasks.SCHEDULED_JOBS  # the embedded ticker's list
+
+
+def test_an_event_stored_without_its_job_is_processed_by_the_embedded_sweep(
+        hook_settings, engine, connection, ns):
+    event_id = put_event(engine, connection, body("e1", "contact.updated", contact(ns, 1)),
+                         event_id="e1")
+    with engine.begin() as db:  # stored a while ago; its job never came
+        db.execute(inbox.events.update().where(inbox.events.c.id == event_id)
+                   .values(received_at=utcnow() - 2 * inbox.PENDING_AFTER))
+    jobs = hook_settings.jobs.model_copy(update={"broker_url": "",
+                                                 "schedule_interval_seconds": 0.2})
+    tasks.start(hook_settings.model_copy(update={"jobs": jobs}))
+    try:
+        deadline = time.monotonic() + 30
+        while (event := event_row(engine, event_id)).processed_at is None:
+            assert time.monotonic() < deadline, "the sweep did not process the event in 30 s"
+            time.sleep(0.05)
+    finally:
+        tasks.shutdown()
+    assert event.error is None and event.attempts == 1
+    assert source(engine, connection, f"{ns}-1") is not None

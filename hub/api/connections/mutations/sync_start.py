@@ -27,6 +27,7 @@ from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError, error_type
 from hub.models import utcnow
 from hub.models.enums import ConnectionStatus, SyncRunStatus
+from hub.sync.heartbeat import last_beat
 
 
 class SyncStartErrorCode(enum.Enum):
@@ -92,7 +93,7 @@ async def _running_since(info: graphene.ResolveInfo, connection_id: Any) -> Any:
         select(func.max(sync_runs.c.started_at)).where(
             sync_runs.c.connection_id == connection_id,
             sync_runs.c.status == SyncRunStatus.RUNNING,
-            sync_runs.c.started_at > fresh,
+            last_beat() > fresh,
         )
     )
 
