@@ -93,6 +93,7 @@ JOB_MODULES: tuple[str, ...] = (
 SCHEDULED_JOBS: tuple[str, ...] = (
     "run_due_syncs",  # due syncs, after finishing abandoned runs
     "process_pending_inbox",  # inbound events whose job was lost or did not fit the queue
+    "run_due_write_backs",  # write-backs never enqueued, retries due, abandoned runs
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

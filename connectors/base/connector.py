@@ -60,12 +60,22 @@ class NoConfig(BaseModel):
 
 @dataclass(frozen=True)
 class WriteAction:
-    """A declared write-back: ``run(session, input)`` with ``input`` an ``input_model``."""
+    """A declared write-back: ``run(session, input)`` with ``input`` an ``input_model``.
+
+    ``carries`` names the hub changes the action takes to the platform
+    (``customer.tag``, ``customer.untag``, ``consent.marketing_email``,
+    ``interaction.reply``) and ``plan(record, change)`` gives its input for one
+    source record of the connection (``object_type``, ``external_id``,
+    ``payload``), or None when the action does not apply to that record;
+    ``change["change"]`` is the name of the change (see docs/connectors/write-back.md).
+    """
 
     name: str
     input_model: type[BaseModel]
     run: Callable[[HttpSession, Any], Any]
     description: str = ""
+    carries: tuple[str, ...] = ()
+    plan: Callable[[Any, Mapping[str, Any]], dict[str, Any] | None] | None = None
 
 
 class Connector:

@@ -4,10 +4,14 @@ Both run through the connection's session under the action's idempotency key
 (``Connector.run_action``). Graph does not deduplicate by that key, so a retry
 after a response that was lost on the way back can post twice; the hub's
 action log stops a finished action from being run again.
+
+The hub queues them (``WriteAction.carries``, ``plan``) for ``interactionReply``
+on an interaction that came from a Facebook comment or Messenger message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -46,17 +50,43 @@ def reply_to_message(session: HttpSession, reply: MessageReply) -> dict[str, Any
     return session.post("me/messages", json=body).json()
 
 
+def plan_comment_reply(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A reply in the comment's thread: Graph nests one level, so a reply's reply joins its parent."""
+    if record.object_type != "comment":
+        return None
+    parent = (record.payload or {}).get("parent") or {}
+    return {"comment_id": parent.get("id") or record.external_id, "message": change["text"]}
+
+
+def plan_message_reply(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """An answer to the person of a Messenger message: its sender, or whom the Page wrote to."""
+    if record.object_type != "message":
+        return None
+    payload = record.payload or {}
+    sender = (payload.get("from") or {}).get("id")
+    if change.get("direction") == "OUTBOUND":
+        to = [r.get("id") for r in (payload.get("to") or {}).get("data") or [] if r]
+        person = next((r for r in to if r and r != sender), None)
+    else:
+        person = sender
+    return {"recipient_id": str(person), "text": change["text"]} if person else None
+
+
 WRITE_ACTIONS = (
     WriteAction(
         "reply_to_comment",
         CommentReply,
         reply_to_comment,
         "Reply to a comment on a Page post, as the Page.",
+        carries=("interaction.reply",),
+        plan=plan_comment_reply,
     ),
     WriteAction(
         "reply_to_message",
         MessageReply,
         reply_to_message,
         "Answer a person in Messenger, as the Page (within 24 h of their message).",
+        carries=("interaction.reply",),
+        plan=plan_message_reply,
     ),
 )

@@ -4,16 +4,21 @@ Each action addresses the member by subscriber hash, so it needs no lookup
 first, and each is idempotent at Mailchimp (a PUT upsert, a PATCH of the
 status, a POST that sets tags active or inactive): a retry under the
 session's idempotency key cannot apply it twice.
+
+The hub queues them (``WriteAction.carries`` and ``plan``) when a customer
+with a Mailchimp member record is tagged or changes its MARKETING_EMAIL
+consent: the member's audience and address come from the record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
 from connectors.base import HttpSession, WriteAction
-from connectors.mailchimp.mapping import subscriber_hash
+from connectors.mailchimp.mapping import MEMBER, subscriber_hash
 
 
 class MemberAction(BaseModel):
@@ -77,8 +82,39 @@ def tag(session: HttpSession, change: TagChange) -> dict[str, list[str]]:
     return {"active": change.add, "inactive": change.remove}
 
 
+def _member(record: Any) -> dict[str, str] | None:
+    """The audience and address of a member record (its key is ``{list_id}:{hash}``)."""
+    payload = record.payload or {}
+    email = payload.get("email_address")
+    if record.object_type != MEMBER or not isinstance(email, str):
+        return None
+    return {"list_id": payload.get("list_id") or record.external_id.split(":", 1)[0],
+            "email": email}
+
+
+def plan_tags(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    member = _member(record)
+    side = "add" if change["change"] == "customer.tag" else "remove"
+    return member and {**member, side: list(change["tags"])}
+
+
+def plan_subscribe(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    # PENDING: the person has yet to confirm, so Mailchimp sends its confirmation e-mail.
+    if change["status"] not in ("GRANTED", "PENDING"):
+        return None
+    member = _member(record)
+    return member and {**member, "double_opt_in": change["status"] == "PENDING"}
+
+
+def plan_unsubscribe(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    return _member(record) if change["status"] == "WITHDRAWN" else None
+
+
 ACTIONS = (
-    WriteAction("subscribe", Subscribe, subscribe, "Subscribe an e-mail address to an audience."),
-    WriteAction("unsubscribe", Unsubscribe, unsubscribe, "Unsubscribe a member of an audience."),
-    WriteAction("tag", TagChange, tag, "Set a member's tags active or inactive."),
+    WriteAction("subscribe", Subscribe, subscribe, "Subscribe an e-mail address to an audience.",
+                carries=("consent.marketing_email",), plan=plan_subscribe),
+    WriteAction("unsubscribe", Unsubscribe, unsubscribe, "Unsubscribe a member of an audience.",
+                carries=("consent.marketing_email",), plan=plan_unsubscribe),
+    WriteAction("tag", TagChange, tag, "Set a member's tags active or inactive.",
+                carries=("customer.tag", "customer.untag"), plan=plan_tags),
 )

@@ -7,10 +7,15 @@ tags are merged as a set (a repeat finds nothing to add and sends nothing)
 and the consent is an absolute PUT. REST has no conditional update, so a tag
 edited in Shopify between our read and our write can be lost; GraphQL's
 ``tagsAdd``/``tagsRemove`` would close that window.
+
+Each action also says which hub change it carries (``WriteAction.carries``)
+and how a Shopify customer record becomes its input (``plan``): the hub queues
+it when a customer with a Shopify source is tagged or changes consent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -109,24 +114,53 @@ def _customer(response: Any, customer_id: int) -> dict[str, Any]:
     return customer
 
 
+# The hub's consent statuses as Shopify's e-mail marketing states.
+CONSENT_STATES = {"GRANTED": "subscribed", "WITHDRAWN": "unsubscribed", "PENDING": "pending"}
+
+
+def plan_tags(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The tags of a hub customer's change, for its Shopify customer record."""
+    if record.object_type != "customer":
+        return None
+    return {"customer_id": record.external_id, "tags": list(change["tags"])}
+
+
+def plan_consent(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A MARKETING_EMAIL decision recorded in the hub, for its Shopify customer record."""
+    state = CONSENT_STATES.get(change["status"])
+    if record.object_type != "customer" or state is None:
+        return None
+    return {
+        "customer_id": record.external_id,
+        "state": state,
+        "consent_updated_at": change.get("recorded_at"),
+    }
+
+
 WRITE_ACTIONS = (
     WriteAction(
         "tag_customer",
         CustomerTags,
         tag_customer,
         "Add tags to a Shopify customer, keeping the tags it has.",
+        carries=("customer.tag",),
+        plan=plan_tags,
     ),
     WriteAction(
         "untag_customer",
         CustomerTags,
         untag_customer,
         "Remove tags from a Shopify customer, keeping the others.",
+        carries=("customer.untag",),
+        plan=plan_tags,
     ),
     WriteAction(
         "set_email_marketing_consent",
         EmailMarketingConsent,
         set_email_marketing_consent,
         "Record a customer's e-mail marketing consent in Shopify.",
+        carries=("consent.marketing_email",),
+        plan=plan_consent,
     ),
 )
 
