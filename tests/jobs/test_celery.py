@@ -53,11 +53,11 @@ def _finished(engine, connection_id, streams=("contacts", "notes"), after=None):
     return None
 
 
-def test_a_worker_runs_a_sync_job_on_postgresql(database_url, engine, settings, broker_url,
-                                               queue, start_worker, example):
-    if not database_url.startswith("postgresql"):
-        # Workers on SQLite sync end to end in the tests below, on a database of their own.
-        pytest.skip("workers share PostgreSQL here; SQLite workers: the kill and scheduler tests")
+# Workers share the test run's PostgreSQL database here; SQLite workers sync end to end in
+# the tests below, on a database of their own.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_worker_runs_a_sync_job_on_postgresql(engine, settings, broker_url, queue,
+                                               start_worker, example):
     _, connection_id = example(contacts=12, notes=4, page_cap=5)
     worker = start_worker(*WORKER)
     with sending_to(settings, broker_url, queue):
@@ -132,10 +132,13 @@ def test_a_killed_worker_task_is_delivered_again_and_ends_like_a_clean_run(
     resumed = [s for s in api.seen[requests_before:] if s.path == f"/{ns}/contacts"]
     assert resumed[0].query.get("updated_since") == bookmark["updated_at"]
     assert finished[0].records_read < CONTACTS
-    # The killed run never got to say so; nothing else ran.
-    assert [(r.stream, r.status) for r in runs_of(engine, connection_id)] == [
-        ("contacts", SyncRunStatus.RUNNING), ("contacts", SyncRunStatus.SUCCEEDED),
+    # The killed run never got to say so: the redelivered task found its worker gone and
+    # finished it as abandoned; nothing else ran.
+    runs = runs_of(engine, connection_id)
+    assert [(r.stream, r.status) for r in runs] == [
+        ("contacts", SyncRunStatus.FAILED), ("contacts", SyncRunStatus.SUCCEEDED),
         ("notes", SyncRunStatus.SUCCEEDED)]
+    assert runs[0].error.startswith("abandoned: its process is no longer running")
     # Nothing lost, nothing twice: the same rows as the clean run.
     expected = {"records": CONTACTS + NOTES, "distinct": CONTACTS + NOTES,
                 "customers": CONTACTS, "notes": NOTES}
