@@ -18,9 +18,11 @@ from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
 from hub.api.partners.schema import PartnerMutations, PartnerQueries
 from hub.api.partners.types import Partner, SharingGrant
+from hub.api.webhooks.schema import WebhookMutations, WebhookQueries
+from hub.api.webhooks.types import WebhookDelivery, WebhookSubscription
 
 
-class Query(CustomerQueries, CaseQueries, FeedbackQueries, AuditQueries, ConnectionQueries, PartnerQueries, NodeQuery, graphene.ObjectType):
+class Query(CustomerQueries, CaseQueries, FeedbackQueries, AuditQueries, ConnectionQueries, PartnerQueries, WebhookQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 
@@ -31,11 +33,12 @@ class Mutation(
     FeedbackMutations,
     ConnectionMutations,
     PartnerMutations,
+    WebhookMutations,
     graphene.ObjectType,
 ):
     """Every change goes through here; each payload carries typed `errors`."""
 
 
 schema = graphene.Schema(
-    query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order, Partner, SharingGrant, SyncRun]
+    query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order, Partner, SharingGrant, SyncRun, WebhookDelivery, WebhookSubscription]
 )

@@ -52,10 +52,10 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings, WebhooksSettings
-from hub.tasks import enqueue, job, job_engine
+from hub.tasks import job, job_engine
 
 __all__ = ["Outcome", "SweepReport", "backoff", "deliver_webhooks", "envelope", "fan_out",
-           "redeliver", "sweep", "wants"]
+           "ensure_delivery", "redeliver", "sweep", "wants"]
 
 log = logging.getLogger(__name__)
 
@@ -388,12 +388,25 @@ def sweep(engine: Engine, settings: Settings, *, only: Sequence[uuid.UUID] | Non
 
 def redeliver(conn: Connection, delivery_ids: Sequence[uuid.UUID], now: datetime | None = None
               ) -> int:
-    """Make deliveries due again now, whatever their status; the caller commits."""
+    """Make deliveries due again now with a full set of attempts, whatever their status.
+
+    The caller commits; their attempt log is kept.
+    """
     result = conn.execute(update(WebhookDelivery)
                           .where(WebhookDelivery.id.in_(list(delivery_ids)))
                           .values(status=PENDING, next_attempt_at=now or utcnow(),
-                                  delivered_at=None))
+                                  attempts=0, delivered_at=None))
     return result.rowcount
+
+
+def ensure_delivery(conn: Connection, subscription_id: uuid.UUID, event_id: uuid.UUID
+                    ) -> uuid.UUID:
+    """The delivery of an event to a subscription, made (due now) if there was none."""
+    conn.execute(_insert_ignoring_duplicates(conn), [
+        {"id": new_id(), "subscription_id": subscription_id, "event_id": event_id,
+         "status": PENDING, "attempts": 0, "next_attempt_at": utcnow(), "created_at": utcnow()}])
+    return conn.scalar(select(WebhookDelivery.id).where(
+        WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.event_id == event_id))
 
 
 # -- jobs ----------------------------------------------------------------------------------------
@@ -417,11 +430,3 @@ def deliver_webhooks() -> dict[str, Any]:
                  report.fanned_out, report.delivered, report.failed)
     return {"fanned_out": report.fanned_out, "delivered": report.delivered,
             "failed": report.failed, "disabled": [str(i) for i in report.disabled]}
-
-
-def notify() -> None:
-    """Ask for a sweep soon (after a commit that emitted events); never raises."""
-    try:
-        enqueue("deliver_webhooks")
-    except Exception:  # the periodic sweep will do it
-        log.debug("could not enqueue deliver_webhooks", exc_info=True)

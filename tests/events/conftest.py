@@ -35,7 +35,7 @@ KEYS = [Fernet.generate_key().decode()]
 
 
 def hook_settings_for(database_url: str, **webhooks: Any) -> Settings:
-    options = {"allow_http": True, "allowed_networks": ["127.0.0.0/8"],
+    options = {"allow_http": True, "allowed_networks": ["127.0.0.1/32"],
                "backoff_base_seconds": 10, "backoff_factor": 2, **webhooks}
     return Settings(database_url=database_url, secret_keys=KEYS, webhooks=options,
                     auth={"allow_insecure_transport": True})
@@ -130,3 +130,29 @@ def subscribe(engine: Engine, settings: Settings, receiver: Receiver, path: str,
                                   secret_encrypted=seal(secret, settings))
         session.add(row)
     return row
+
+
+@pytest.fixture(scope="session")
+async def hub_http(hook_settings: Settings, engine: Engine):
+    """The hub's app with these settings (allow-listed loopback receiver), over ASGI."""
+    import httpx
+
+    from hub.app import create_app
+
+    app = create_app(hook_settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://hub.test") as client:
+        yield client
+    await app.state.engine.dispose()
+    app.state.sync_engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def api_as(hub_http, mint_token):
+    """An API client for a fresh internal (or given-kind) client with these scopes."""
+    from tests.api.conftest import Api
+
+    def make(scopes: str, **client_args: Any) -> Any:
+        return Api(hub_http, mint_token(scopes, **client_args))
+
+    return make

@@ -1,0 +1,1 @@
+"""GraphQL for outbound webhooks (webhooks:manage): subscriptions, their deliveries and attempts."""

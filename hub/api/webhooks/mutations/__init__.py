@@ -1,0 +1,1 @@
+"""One file per mutation of the webhooks domain."""
