@@ -22,6 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from hub.identity.survivorship import SurvivorshipSettings
 from hub.models.enums import CaseCategory, CasePriority, Channel, InteractionKind
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -271,6 +272,12 @@ class WebhooksSettings(BaseModel):
     concurrency: int = Field(8, ge=1)
 
 
+class IdentitySettings(BaseModel):
+    """Merges and the golden record (docs/identity.md)."""
+
+    survivorship: SurvivorshipSettings = SurvivorshipSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CRMHUB_",
@@ -292,6 +299,7 @@ class Settings(BaseSettings):
     cases: CasesSettings = CasesSettings()
     sla: SlaSettings = SlaSettings()
     webhooks: WebhooksSettings = WebhooksSettings()
+    identity: IdentitySettings = IdentitySettings()
     # redis://host:6379/0: revoked JWT ids are then checked there instead of in the database,
     # and the rate-limit buckets are kept there.
     redis_url: str | None = Field(None, repr=False)

@@ -2,26 +2,38 @@
 
 The writer asks a ``CustomerResolver`` only for a source identity it has not
 linked yet; a linked identity keeps its customer. The default resolver applies
-the deterministic rule of DESIGN §5 (same normalised e-mail, else same phone);
-the probabilistic pipeline replaces it by passing another resolver.
+the deterministic rule of DESIGN §5 (same normalised e-mail, else same phone),
+so a new record joins its customer at once, on the page that brings it.
+
+After a person's parts are written onto a customer the writer tells the
+resolver (``person_written``): the source's profile is kept and the customer's
+golden record (names, locale) is picked again by survivorship, so a source
+that gives a whole name as a given name cannot garble the name another source
+gave properly. Review-band matches and merges of customers that already exist
+are the batch's (``crmhub identity resolve``, ``hub.identity.batch``).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Uuid, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy import Connection, Uuid, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from hub.models import Base, ContactPoint, Customer, CustomerTag
+from hub.identity import golden
+from hub.identity.survivorship import Candidate, SurvivorshipSettings
+from hub.models import Base, ContactPoint, Customer, CustomerTag, FieldProvenance
 from hub.models.enums import ContactPointKind, CustomerStatus
+from hub.settings import get_settings
 from hub.sync import contact_points
 from hub.sync.records import PersonData
 
 customers = Customer.__table__
 points_t = ContactPoint.__table__
+provenance = FieldProvenance.__table__
 
 # Two steps rather than one join: with a join, SQLite (which keeps no statistics) walks
 # every ACTIVE customer in created_at order instead of looking the values up.
@@ -67,9 +79,32 @@ class CustomerResolver(Protocol):
     ) -> uuid.UUID | None:
         """The id of the existing customer this person is, or None to create a new one."""
 
+    def person_written(self, db: Connection, customer_id: uuid.UUID, source_id: uuid.UUID,
+                       person: PersonData, observed_at: datetime, now: datetime, *,
+                       fresh: bool) -> None:
+        """The person's parts were written onto the customer (``fresh``: just made from them)."""
+
 
 class MatchByEmailOrPhone:
-    """An ACTIVE customer with the same normalised e-mail, else the same phone; oldest wins."""
+    """An ACTIVE customer with the same normalised e-mail, else the same phone; oldest wins.
+
+    Keeps each source's profile and the customer's golden record (``person_written``).
+    """
+
+    def __init__(self, survivorship: SurvivorshipSettings | None = None) -> None:
+        self.survivorship = survivorship or get_settings().identity.survivorship
+
+    def person_written(self, db: Connection, customer_id: uuid.UUID, source_id: uuid.UUID,
+                       person: PersonData, observed_at: datetime, now: datetime, *,
+                       fresh: bool) -> None:
+        golden.remember(db, source_id, person, observed_at)
+        if fresh:
+            # Made from this person alone: its fields are theirs, only provenance is missing.
+            only = Candidate(source_id, None, None, observed_at,
+                             {c: getattr(person, c) for c in golden.PROFILE_COLUMNS})
+            golden.record_provenance(db, customer_id, only, now)
+        else:
+            golden.recompute(db, customer_id, self.survivorship, now)
 
     def resolve_customer(
         self, session: Session, person: PersonData, source: SourceIdentity
@@ -101,9 +136,11 @@ def absorb_placeholder(session: Session, placeholder_id: uuid.UUID, into_id: uui
     existing customer, the placeholder is retired as MERGED into it, so old ids
     keep resolving.
     """
+    # Provenance is the placeholder's own (its golden record is retired with it).
+    session.execute(delete(provenance).where(provenance.c.customer_id == placeholder_id))
     for table in Base.metadata.sorted_tables:
         column = table.c.get("customer_id")
-        if column is None or table.name == CustomerTag.__tablename__:
+        if column is None or table.name in (CustomerTag.__tablename__, provenance.name):
             continue
         if not any(fk.column.table.name == "customers" for fk in column.foreign_keys):
             continue

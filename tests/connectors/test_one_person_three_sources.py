@@ -31,10 +31,10 @@ the test data:
    and matches only EMAIL and PHONE points, never SOCIAL ones.
 
 So the Facebook person lands on a customer of its own, and is linked by a later
-merge: here the one merge the hub has today, ``absorb_placeholder`` (the
-writer's own, which moves every row of a customer to another and retires it as
-MERGED), standing in for an operator's merge, which does not exist yet. After
-it, the next Facebook sync (messages) lands on Bob through the anchor.
+merge (``hub.identity.merge.merge``, what an operator's ``customerMerge`` does).
+After it, the next Facebook sync (messages) lands on Bob through the anchor, and
+Bob's name stays the one Shopify and Mailchimp give whole: Facebook's display
+name, which arrives as a given name, loses to them by survivorship.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ from hub.models.enums import (
     InteractionKind,
     SyncRunStatus,
 )
-from hub.sync.resolution import absorb_placeholder
+from hub.access.audit import SYSTEM
+from hub.identity.merge import merge
+from hub.identity.survivorship import SurvivorshipSettings
 from hub.sync.runner import sync_connection
 from tests.connectors.cassettes_e2e.build_cassettes import (
     CONVERSATION,
@@ -185,8 +187,8 @@ def test_one_person_from_three_platforms_is_one_customer(sync_engine: Engine, co
          "conversation", CONVERSATION)}
 
     # The later merge: the Facebook person is Bob.
-    with Session(engine) as session, session.begin():
-        absorb_placeholder(session, somebody, bob)
+    with engine.begin() as db:
+        merge(db, bob, somebody, actor=SYSTEM, survivorship=SurvivorshipSettings())
     # ... and what Facebook sends next lands on Bob through the Facebook anchor.
     replay(engine, "facebook_messages", page, ["messages"])
 
@@ -205,10 +207,10 @@ def test_one_person_from_three_platforms_is_one_customer(sync_engine: Engine, co
 
     with Session(engine) as session:
         customer = session.get_one(Customer, bob)
-        # Names are not pinned down: the writer keeps each source's latest non-empty name, and
-        # Facebook's whole display name arrives as a given name ("Bob Norman" beside the family
-        # name "Norman"), a survivorship question for the merge, not for this test.
-        assert (customer.status, customer.family_name) == (CustomerStatus.ACTIVE, "Norman")
+        # Facebook's whole display name arrives as a given name ("Bob Norman", no family
+        # name); the golden record takes the name whole from the most complete source.
+        assert (customer.status, customer.given_name, customer.family_name,
+                customer.display_name) == (CustomerStatus.ACTIVE, "Bob", "Norman", "Bob Norman")
         merged = session.get_one(Customer, somebody)
         assert (merged.status, merged.merged_into_id) == (CustomerStatus.MERGED, bob)
         assert session.scalars(select(Order.number).where(Order.customer_id == bob)).all() == [
