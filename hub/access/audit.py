@@ -174,9 +174,20 @@ class AuditTrail:
             )
             for (type_, id_), fields in self.reads.items()
         ]
-        await conn.execute(insert(AuditEvent), rows)
+        await conn.execute(insert(AuditEvent), rows[0] if len(rows) == 1 else rows)
         self.reads.clear()
         return len(rows)
+
+    async def commit_reads(self, conn: AsyncConnection) -> int:
+        """Write the reads' events in the transaction the reads left open, and commit it.
+
+        After execution the request's connection holds at most an implicit read
+        transaction (its writes committed in their own), so the events need no
+        transaction of their own: one insert and one commit.
+        """
+        written = await self.flush_reads(conn)
+        await conn.commit()
+        return written
 
     # -- writes -----------------------------------------------------------------------------
 

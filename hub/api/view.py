@@ -191,7 +191,7 @@ class GraphQLView:
             return self._errors(429, [_rate_limited(refused)], media, limits)
         if audit.reads:
             try:
-                await db.transaction(audit.flush_reads)
+                await db.using(audit.commit_reads)
             except Exception:  # whatever broke, unaudited PII must not go out
                 log.exception("could not write the audit log of request %s", request_id)
                 message = "The audit log could not be written, so nothing is returned; try again."

@@ -53,7 +53,7 @@ async def run_audited(app, principal: Principal, query: str, variables=None, req
         operation = executor.operation_for(prepared, None)
         result, _ = await executor.run(prepared, operation, variables, None, context)
         assert not result.errors, result.errors
-        written = await db.transaction(trail.flush_reads)
+        written = await db.using(trail.commit_reads)
     finally:
         await db.close()
     return result.data, written
@@ -218,3 +218,44 @@ async def test_pii_whose_reading_cannot_be_logged_is_not_sent(caller, monkeypatc
     assert "audit log" in body["errors"][0]["message"]
     # Without PII in the answer there is nothing to log, so nothing fails.
     assert (await api.post(NAMES_ONLY)).status_code == 200
+
+
+async def test_a_write_whose_answer_shows_pii_logs_both_and_both_commit(
+    http, mint_token, sync_engine
+):
+    """The write's event commits with the change; the PII in its answer, after execution."""
+    from hub.access import sharing
+    from tests.audit.conftest import Api
+
+    [customer] = shareable_customers(sync_engine, 1)
+    scopes = "customers:read customers:read_pii customers:write"
+    with sync_engine.begin() as conn:
+        partner_id = sharing.create_partner(conn, unique("partner"), "AGENCY")
+        sharing.create_grant(
+            conn,
+            sharing.GrantRequest(partner_id=partner_id, scopes=scopes, customer_ids=[customer]),
+        )
+    api = Api(http, mint_token(scopes, kind=ClientKind.PARTNER, partner_id=partner_id))
+    tag = unique("audited")
+    response = await api.post(
+        "mutation($id: ID!, $tags: [String!]!) { customerTag(customerId: $id, tags: $tags) {"
+        " customer { id tags birthDate } errors { code } } }",
+        {"id": to_global_id("Customer", customer), "tags": [tag]},
+    )
+    assert response.status_code == 200, response.text
+    payload = response.json()["data"]["customerTag"]
+    assert payload["errors"] == [] and tag in payload["customer"]["tags"]
+    logged = events(sync_engine, partner_id=partner_id)
+    assert [(e.action, e.record_id) for e in logged] == [
+        ("customer.tag", str(customer)),
+        ("customer.read_pii", str(customer)),
+    ]
+    assert logged[1].fields == ["birthDate"]
+    assert {e.request_id for e in logged} == {response.headers["x-request-id"]}
+    # A second request reads again: a second read event, nothing left over from the first.
+    await api.post(ONE_CUSTOMER, {"id": to_global_id("Customer", customer)})
+    assert [e.action for e in events(sync_engine, partner_id=partner_id)] == [
+        "customer.tag",
+        "customer.read_pii",
+        "customer.read_pii",
+    ]
