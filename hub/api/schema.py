@@ -9,6 +9,7 @@ from hub.api.cases.schema import CaseMutations, CaseQueries
 from hub.api.cases.types import Case
 from hub.api.connections.schema import ConnectionMutations, ConnectionQueries
 from hub.api.connections.types import SyncRun
+from hub.api.consents.schema import ConsentMutations
 from hub.api.core.node import NodeQuery
 from hub.api.customers.schema import CustomerMutations, CustomerQueries
 from hub.api.feedback.schema import FeedbackMutations, FeedbackQueries
@@ -20,6 +21,8 @@ from hub.api.partners.schema import PartnerMutations, PartnerQueries
 from hub.api.partners.types import Partner, SharingGrant
 from hub.api.webhooks.schema import WebhookMutations, WebhookQueries
 from hub.api.webhooks.types import WebhookDelivery, WebhookSubscription
+from hub.api.writeback.schema import WriteBackMutations
+from hub.api.writeback.types import WriteBack
 
 
 class Query(CustomerQueries, CaseQueries, FeedbackQueries, AuditQueries, ConnectionQueries, PartnerQueries, WebhookQueries, NodeQuery, graphene.ObjectType):
@@ -34,11 +37,13 @@ class Mutation(
     ConnectionMutations,
     PartnerMutations,
     WebhookMutations,
+    ConsentMutations,
+    WriteBackMutations,
     graphene.ObjectType,
 ):
     """Every change goes through here; each payload carries typed `errors`."""
 
 
 schema = graphene.Schema(
-    query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order, Partner, SharingGrant, SyncRun, WebhookDelivery, WebhookSubscription]
+    query=Query, mutation=Mutation, types=[Case, Feedback, Interaction, Order, Partner, SharingGrant, SyncRun, WebhookDelivery, WebhookSubscription, WriteBack]
 )

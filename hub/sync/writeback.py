@@ -155,8 +155,9 @@ async def queue_change(
 ) -> list[uuid.UUID]:
     """Queue, in ``conn``'s transaction, what ``change`` of a customer means for each platform.
 
-    Every live source record of the customer (or only ``records``) whose connector
-    declares an action carrying ``change`` gets the write-backs its ``plan`` gives.
+    Every live source record of the customer (or only ``records``) whose connection
+    has credentials and whose connector declares an action carrying ``change`` gets
+    the write-backs its ``plan`` gives.
     An input the platform cannot take (a tag Shopify refuses) is stored DEAD with
     the reason, so that nothing is dropped unseen; with ``refuse_invalid`` it raises
     ``WriteBackRefused`` instead, for a caller that can still change its input.
@@ -167,7 +168,9 @@ async def queue_change(
                source_records.c.external_id, source_records.c.payload, connections.c.connector)
         .join(connections, connections.c.id == source_records.c.connection_id)
         .where(source_records.c.customer_id == customer_id,
-               source_records.c.deleted_at.is_(None))
+               source_records.c.deleted_at.is_(None),
+               # Never authorised (a demo's connections): there is nobody to write to.
+               connections.c.credentials.is_not(None))
         .order_by(connections.c.name, source_records.c.object_type, source_records.c.external_id)
     )
     if records is not None:

@@ -33,6 +33,12 @@ from hub.api.core.fields import scoped
 from hub.api.core.node import NodeObjectType
 from hub.api.core.pagination import CountableConnection
 from hub.api.core.scalars import DateTime
+from hub.api.writeback.types import (
+    WRITE_BACK_SORTS,
+    WRITE_BACKS_OF_CONNECTION,
+    WriteBackConnection,
+    WriteBackFilter,
+)
 
 ADMIN = (Scope.CONNECTIONS_ADMIN,)
 
@@ -179,6 +185,14 @@ class Connection(NodeObjectType):
         DEAD_LETTER_SORTS,
         filter_input=DeadLetterFilter,
         description="Records its syncs could not store, newest first unless ordered otherwise.",
+    )
+    write_backs = relation_field(
+        WriteBackConnection,
+        WRITE_BACKS_OF_CONNECTION,
+        WRITE_BACK_SORTS,
+        filter_input=WriteBackFilter,
+        description="Changes sent (or on their way) to the platform, newest first unless "
+        "ordered otherwise.",
     )
 
     @staticmethod

@@ -18,6 +18,7 @@ from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.customers.errors import CustomerError, CustomerErrorCode
 from hub.models import Customer, utcnow
 from hub.models import CustomerTag as CustomerTagRow
+from hub.sync.writeback import enqueue_write_backs, queue_change
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
@@ -69,8 +70,15 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
                 .where(Customer.id == id_)
                 .values(version=Customer.version + 1, updated_at=utcnow())
             )
+            # Only tags that changed travel to the platforms: a repeat sends nothing.
+            change = "customer.tag" if add else "customer.untag"
+            queued.extend(await queue_change(
+                conn, ctx.principal, id_, change, {"tags": sorted(t for (t,) in changed)}
+            ))
 
+    queued: list[Any] = []
     await ctx.db.transaction(write)
+    await enqueue_write_backs(queued)
     ctx.forget_loaded()
     return await ctx.loader(CustomerByIdLoader).load(id_)
 

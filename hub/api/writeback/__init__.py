@@ -1,0 +1,1 @@
+"""Write-backs: the hub's changes on their way to the platforms (``connections:admin``)."""
