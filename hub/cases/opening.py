@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert
 
 from hub.cases.numbers import next_case_number
 from hub.cases.sla import SlaClock
+from hub.events.outbox import emit, global_id
 from hub.models.base import new_id
 from hub.models.engagement import Case
 from hub.models.enums import CaseCategory, CasePriority, CaseStatus, Channel
@@ -64,4 +65,9 @@ def open_case(conn: Connection, case: NewCase, now: datetime, clock: SlaClock) -
             updated_at=now,
         )
     )
+    emit(conn, "case.created", {
+        "number": number, "customerId": global_id("Customer", case.customer_id),
+        "status": CaseStatus.NEW, "priority": case.priority, "category": case.category,
+        "channel": case.channel,
+    }, subject=("Case", case_id))
     return OpenedCase(case_id, number)

@@ -22,7 +22,7 @@ import base64
 import enum
 import json
 import uuid
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 from hub.models.base import new_id, utcnow
 from hub.models.events import OutboxEvent
 
-__all__ = ["EVENT_TYPES", "EventType", "UnknownEventType", "emit", "emit_many", "event_row"]
+__all__ = ["EVENT_TYPES", "EventType", "UnknownEventType", "changed", "emit", "emit_many",
+           "event_row"]
 
 
 class EventType(enum.StrEnum):
@@ -102,6 +103,12 @@ def event_row(
         "subject_id": subject[1] if subject else None,
         "fanned_out_at": None,
     }
+
+
+def changed(names: Iterable[str]) -> list[str]:
+    """Changed columns as the API names their fields (camelCase), sorted: ``data.changed``."""
+    return sorted({head + "".join(p.title() for p in rest)
+                   for head, *rest in (name.split("_") for name in names)})
 
 
 def emit_many(target: Target, rows: Sequence[dict[str, Any]]) -> Any:

@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from connectors.base.connector import Connector
 from connectors.base.credentials import decrypt, encrypt
@@ -37,6 +38,7 @@ from connectors.base.errors import AuthExpired, CredentialsError
 from connectors.base.http import HttpSession
 from connectors.base.registry import UnknownConnector, get_connector
 from hub.db import sync_session_factory
+from hub.events.outbox import emit_many, event_row, global_id
 from hub.models import Connection, SyncRun, utcnow
 from hub.models.enums import ConnectionStatus, SyncRunStatus
 from hub.sync.engine import SyncFailed, run_stream, start_bookmark
@@ -77,6 +79,7 @@ def sync_connection(
     selected = _select(target.connector, streams)
     session = _session_or_status(engine, target, credentials)
     runs: list[SyncRun] = []
+    failed: list[SyncRun] = []
     failures: list[str] = []
     for name in selected:
         stream = target.connector.stream(name, target.config)
@@ -91,13 +94,14 @@ def sync_connection(
                                    full_refresh=full_refresh, progress=report))
         except SyncFailed as failure:
             runs.append(_run(engine, failure.run_id))
+            failed.append(runs[-1])
             if _auth_expired(failure):
                 _set_status(engine, target.id, ConnectionStatus.NEEDS_REAUTH, _reauth_message(
-                    target, name, failure.message))
+                    target, name, failure.message), failed)
                 return runs
             failures.append(f"{name}: {failure.message}")
     if failures:
-        _set_status(engine, target.id, ConnectionStatus.FAILING, "; ".join(failures))
+        _set_status(engine, target.id, ConnectionStatus.FAILING, "; ".join(failures), failed)
     else:
         _set_status(engine, target.id, ConnectionStatus.ACTIVE, _partial_note(runs))
     return runs
@@ -198,12 +202,13 @@ def _credentials_saver(engine: Engine, connection_id: uuid.UUID,
 
 def _fail_to_start(engine: Engine, connection_id: uuid.UUID, status: ConnectionStatus,
                    message: str) -> NoReturn:
-    _set_status(engine, connection_id, status, message)
+    _set_status(engine, connection_id, status, message, failed=None)
     raise SyncNotStarted(message)
 
 
 def _set_status(engine: Engine, connection_id: uuid.UUID, status: ConnectionStatus,
-                message: str | None) -> None:
+                message: str | None, failed: Sequence[SyncRun] | None = ()) -> None:
+    """Set the connection's status; ``failed`` runs (None: it could not start) emit sync.failed."""
     if message and len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
     with sync_session_factory(engine).begin() as db:
@@ -213,6 +218,20 @@ def _set_status(engine: Engine, connection_id: uuid.UUID, status: ConnectionStat
         if row.status != ConnectionStatus.PAUSED:  # a manual sync does not resume it
             row.status = status
         row.status_message, row.updated_at = message, utcnow()
+        _emit_failures(db, row, status, message, failed)
+
+
+def _emit_failures(db: Session, connection: Connection, status: ConnectionStatus,
+                   message: str | None, failed: Sequence[SyncRun] | None) -> None:
+    # Messages went through ``describe`` (tokens and keys masked) before they were stored.
+    about = {"connectionId": global_id("Connection", connection.id), "connection": connection.name,
+             "connector": connection.connector, "connectionStatus": status}
+    if failed is None:
+        emit_many(db, [event_row("sync.failed", {**about, "stream": None, "error": message},
+                                 subject=("Connection", connection.id))])
+        return
+    emit_many(db, [event_row("sync.failed", {**about, "stream": run.stream, "error": run.error},
+                             subject=("SyncRun", run.id)) for run in failed])
 
 
 def _auth_expired(failure: SyncFailed) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.cases.rules import InteractionHook, complaint_cases
+from hub.events.customers import note_written
 from hub.models import Customer, SourceRecord, new_id
 from hub.models.enums import CustomerStatus
 from hub.sync import activity, contact_points, people
@@ -138,6 +139,7 @@ class CanonicalWriter:
             customer_id = self._customer_of_ref(session, identity.connection_id,
                                                 rec.person_ref, now)
         customer, fresh, points = None, False, []
+        written: uuid.UUID | None = None
         if rec.person is not None:
             points = contact_points.usable(rec.person)
             was_placeholder = stored is not None and stored.payload_hash == PLACEHOLDER_HASH
@@ -160,8 +162,7 @@ class CanonicalWriter:
         if customer is not None and customer["status"] is not CustomerStatus.ERASED:
             people.apply_person(db, customer, identity.id, rec.person, points, now,
                                 first_write=first_write, fresh=fresh)
-            self.resolver.person_written(db, customer_id, identity.id, rec.person,
-                                         rec.source_updated_at or now, now, fresh=fresh)
+            written = customer_id
         if rec.order is not None:
             activity.write_order(db, identity.id, rec.order, customer_id,
                                  rec.source_updated_at or now, first_write)
@@ -173,6 +174,8 @@ class CanonicalWriter:
         if rec.feedback is not None:
             activity.write_feedback(db, identity.id, rec.feedback,
                                     _required(customer_id, rec), first_write)
+        if written is not None:  # the record is written whole: its customer's event is due
+            note_written(session, written, fresh, identity.connection_id, now)
 
     def _customer_for_person(self, session: Session, identity: SourceIdentity,
                              person: PersonData, linked: uuid.UUID | None, *,

@@ -13,6 +13,7 @@ from hub.api.cases.types import CaseByIdLoader
 from hub.api.cases.writes import case_for_change, cases, id_of
 from hub.api.core.audited import Audited
 from hub.api.core.mutations import Mutation, UserError
+from hub.events.outbox import emit
 from hub.models import User, utcnow
 from hub.models.enums import CaseStatus
 
@@ -75,6 +76,8 @@ class CaseAssign(Mutation):
                 .where(cases.c.id == id_)
                 .values(assignee_user_id=user_id, updated_at=utcnow())
             )
+            await emit(conn, "case.updated", {"number": row.number, "changed": ["assignee"],
+                                              "status": row.status}, subject=("Case", id_))
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()

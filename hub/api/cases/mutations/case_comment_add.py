@@ -15,6 +15,7 @@ from hub.api.cases.writes import case_for_change, cases, id_of, text_of, value_o
 from hub.api.core.audited import Audited
 from hub.api.core.enums import CommentVisibilityEnum
 from hub.api.core.mutations import Mutation, UserError
+from hub.events.outbox import emit
 from hub.models import CaseComment, new_id, utcnow
 from hub.models.enums import CaseStatus, CommentVisibility
 
@@ -105,6 +106,9 @@ class CaseCommentAdd(Mutation):
                 )
             if values:
                 await conn.execute(update(cases).where(cases.c.id == case_id).values(**values))
+            await emit(conn, "case.commented", {
+                "number": row.number, "commentId": comment_id.hex,
+                "visibility": visibility}, subject=("Case", case_id))
             return comment_id
 
         await ctx.db.transaction(write)

@@ -18,6 +18,7 @@ from hub.api.cases.types import CaseByIdLoader
 from hub.api.cases.writes import InternalMutation, case_for_change, cases, customers, id_of
 from hub.api.core.audited import Audited
 from hub.api.core.mutations import UserError
+from hub.events.outbox import emit
 from hub.models import Partner, User, utcnow
 from hub.models.enums import ClientKind
 
@@ -89,6 +90,9 @@ class CaseShare(InternalMutation):
                     updated_at=utcnow(),
                 )
             )
+            await emit(conn, "case.updated", {"number": row.number,
+                                              "changed": ["sharedWithPartner"],
+                                              "status": row.status}, subject=("Case", id_))
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()
@@ -126,6 +130,9 @@ class CaseUnshare(InternalMutation):
                     updated_at=utcnow(),
                 )
             )
+            await emit(conn, "case.updated", {"number": row.number,
+                                              "changed": ["sharedWithPartner"],
+                                              "status": row.status}, subject=("Case", id_))
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()

@@ -24,6 +24,7 @@ from hub.api.core.audited import Audited
 from hub.api.core.enums import CaseCategoryEnum, CasePriorityEnum, CaseStatusEnum
 from hub.api.core.mutations import Mutation, UserError
 from hub.cases.workflow import InvalidTransition, workflow_of
+from hub.events.outbox import changed, emit
 from hub.models import utcnow
 from hub.models.enums import CaseCategory, CasePriority, CaseStatus
 
@@ -107,6 +108,9 @@ class CaseUpdate(Mutation):
                     "The case changed meanwhile; read it and try again.",
                     "id",
                 )
+            await emit(conn, "case.updated", {"number": row.number, "changed": changed(values),
+                                              "status": values.get("status", row.status)},
+                       subject=("Case", case_id))
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()

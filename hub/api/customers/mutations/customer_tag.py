@@ -16,9 +16,9 @@ from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError
 from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.customers.errors import CustomerError, CustomerErrorCode
+from hub.events.outbox import emit
 from hub.models import Customer, utcnow
 from hub.models import CustomerTag as CustomerTagRow
-from hub.sync.writeback import enqueue_write_backs, queue_change
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
@@ -70,15 +70,12 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
                 .where(Customer.id == id_)
                 .values(version=Customer.version + 1, updated_at=utcnow())
             )
-            # Only tags that changed travel to the platforms: a repeat sends nothing.
-            change = "customer.tag" if add else "customer.untag"
-            queued.extend(await queue_change(
-                conn, ctx.principal, id_, change, {"tags": sorted(t for (t,) in changed)}
-            ))
+            key = "tagsAdded" if add else "tagsRemoved"
+            await emit(conn, "customer.updated", {"changed": ["tags"],
+                                                  key: sorted(t for (t,) in changed)},
+                       subject=("Customer", id_))
 
-    queued: list[Any] = []
     await ctx.db.transaction(write)
-    await enqueue_write_backs(queued)
     ctx.forget_loaded()
     return await ctx.loader(CustomerByIdLoader).load(id_)
 

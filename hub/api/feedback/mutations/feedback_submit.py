@@ -17,6 +17,7 @@ from hub.api.core.mutations import Mutation, UserError
 from hub.api.core.scalars import DateTime
 from hub.api.feedback.errors import FeedbackError, FeedbackErrorCode
 from hub.api.feedback.types import FeedbackByIdLoader
+from hub.events.outbox import emit, global_id
 from hub.models import Case, Feedback, Order, new_id, utcnow
 from hub.models.enums import Channel, FeedbackKind
 
@@ -128,6 +129,14 @@ class FeedbackSubmit(Mutation):
                     occurred_at=occurred_at,
                 )
             )
+            await emit(conn, "feedback.created", {
+                "customerId": global_id("Customer", customer_id), "kind": kind,
+                "score": input["score"], "scaleMax": scale_max,
+                "caseId": global_id("Case", case_id) if case_id else None,
+                "orderId": global_id("Order", order_id) if order_id else None,
+                "partnerId": global_id("Partner", principal.partner_id)
+                if principal.is_partner else None,
+            }, subject=("Feedback", feedback_id))
             return feedback_id
 
         await ctx.db.transaction(write)
