@@ -163,6 +163,8 @@ class CanonicalWriter:
             people.apply_person(db, customer, identity.id, rec.person, points, now,
                                 first_write=first_write, fresh=fresh)
             written = customer_id
+            self.resolver.person_written(db, customer_id, identity.id, rec.person,
+                                         rec.source_updated_at or now, now, fresh=fresh)
         if rec.order is not None:
             activity.write_order(db, identity.id, rec.order, customer_id,
                                  rec.source_updated_at or now, first_write)

@@ -19,6 +19,7 @@ from hub.api.customers.errors import CustomerError, CustomerErrorCode
 from hub.events.outbox import emit
 from hub.models import Customer, utcnow
 from hub.models import CustomerTag as CustomerTagRow
+from hub.sync.writeback import enqueue_write_backs, queue_change
 
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
@@ -74,8 +75,15 @@ async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[s
             await emit(conn, "customer.updated", {"changed": ["tags"],
                                                   key: sorted(t for (t,) in changed)},
                        subject=("Customer", id_))
+            # Only tags that changed travel to the platforms: a repeat sends nothing.
+            change = "customer.tag" if add else "customer.untag"
+            queued.extend(await queue_change(
+                conn, ctx.principal, id_, change, {"tags": sorted(t for (t,) in changed)}
+            ))
 
+    queued: list[Any] = []
     await ctx.db.transaction(write)
+    await enqueue_write_backs(queued)
     ctx.forget_loaded()
     return await ctx.loader(CustomerByIdLoader).load(id_)
 
