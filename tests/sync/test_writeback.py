@@ -368,3 +368,40 @@ def test_the_sweep_is_scheduled_and_enqueues_what_is_due(engine, shop, settings,
     monkeypatch.setattr(tasks, "enqueue", lambda name, **kwargs: sent.append((name, kwargs)))
     assert str(wid) in writeback.run_due_write_backs()
     assert ("run_write_back", {"write_back_id": str(wid)}) in sent
+
+
+def test_an_expired_page_token_turns_the_connection_needs_reauth(engine, connect):
+    page = connect("facebook", {"page_id": "2121008874780932"}, {"page_access_token": PAGE_TOKEN})
+    wid = request(engine, page, "reply_to_comment", {
+        "comment_id": "10158407654328553_10158407835073553",
+        "message": "Hi Maria, we have sent you the steps in Messenger."})
+    with tape("facebook/cassettes/writeback_expired_token.yaml") as played:
+        assert run(engine, wid) == WriteBackStatus.PENDING
+        assert played.play_count == 1  # refused once: neither retried nor posted twice
+    page_row = connection(engine, page)
+    assert page_row.status == ConnectionStatus.NEEDS_REAUTH
+    assert "Session has expired" in page_row.status_message
+    assert PAGE_TOKEN not in page_row.status_message
+    assert PAGE_TOKEN not in write_back(engine, wid).last_error
+
+
+def test_a_run_abandoned_by_its_worker_is_taken_again(engine, shop):
+    wid = request(engine, shop, "tag_customer", {"customer_id": BOB, "tags": ["VIP"]},
+                  "hub-action-41")
+    started = utcnow() - timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        row = session.get_one(WriteBack, wid)
+        row.status, row.started_at, row.attempts = WriteBackStatus.RUNNING, started, 1
+    now = utcnow()
+    assert wid in due_write_backs(engine, now)
+    with tape("shopify/cassettes/write_tag_customer.yaml") as played:
+        assert run(engine, wid, now=now) == WriteBackStatus.DONE
+        assert played.play_count == 2
+    assert write_back(engine, wid).attempts == 2
+    # A run still going (started a moment ago) is not taken from its worker.
+    fresh = request(engine, shop, "tag_customer", {"customer_id": BOB, "tags": ["VIP"]})
+    with Session(engine) as session, session.begin():
+        row = session.get_one(WriteBack, fresh)
+        row.status, row.started_at = WriteBackStatus.RUNNING, utcnow()
+    assert fresh not in due_write_backs(engine, utcnow())
+    assert run(engine, fresh) == WriteBackStatus.RUNNING
