@@ -71,8 +71,10 @@ __all__ = [
     "enqueue_sync",
     "job",
     "job_engine",
+    "job_settings",
     "next_due",
     "run_due_syncs",
+    "scheduled_jobs",
     "shutdown",
     "start",
     "sync_connection_job",
@@ -95,6 +97,14 @@ SCHEDULED_JOBS: tuple[str, ...] = (
     "process_pending_inbox",  # inbound events whose job was lost or did not fit the queue
     "run_due_write_backs",  # write-backs never enqueued, retries due, abandoned runs
 )
+
+
+def scheduled_jobs(settings: Settings) -> dict[str, float]:
+    """Every scheduled job and how often (seconds) it is enqueued."""
+    every = dict.fromkeys(SCHEDULED_JOBS, settings.jobs.schedule_interval_seconds)
+    # Outbound webhooks: new events fanned out, due deliveries sent; seconds, not a minute.
+    every["deliver_webhooks"] = settings.webhooks.sweep_interval_seconds
+    return every
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -148,10 +158,10 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule={
             f"{job_name.replace('_', '-')}": {
                 "task": _task_name(job_name),
-                "schedule": jobs.schedule_interval_seconds,
-                "options": {"expires": jobs.schedule_interval_seconds},
+                "schedule": interval,
+                "options": {"expires": interval},
             }
-            for job_name in SCHEDULED_JOBS
+            for job_name, interval in scheduled_jobs(settings).items()
         },
     )
     return celery
@@ -300,6 +310,11 @@ def _job_settings() -> Settings:
     return _settings or get_settings()
 
 
+def job_settings() -> Settings:
+    """The settings jobs of this process run with."""
+    return _job_settings()
+
+
 def enqueue(job_name: str, **kwargs: Any) -> str:
     """Run a job soon, on a worker or in this process; return its id."""
     registered = JOBS.get(job_name)
@@ -320,16 +335,21 @@ def enqueue_sync(connection_id: uuid.UUID | str, streams: Sequence[str] | None =
 
 
 class _Ticker(threading.Thread):
-    """The embedded scheduler: enqueues the ``SCHEDULED_JOBS`` every interval."""
+    """The embedded scheduler: enqueues each of ``scheduled_jobs`` at its own interval."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, intervals: dict[str, float]) -> None:
         super().__init__(name="crmhub-scheduler", daemon=True)
-        self.interval = interval
+        self.intervals = intervals
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            for job_name in SCHEDULED_JOBS:
+        due = {name: time.monotonic() + every for name, every in self.intervals.items()}
+        while not self.stopped.wait(max(0.0, min(due.values()) - time.monotonic())):
+            now = time.monotonic()
+            for job_name, at in due.items():
+                if at > now:
+                    continue
+                due[job_name] = now + self.intervals[job_name]
                 try:
                     enqueue(job_name)
                 except Exception:  # a full queue now is not full at the next tick
@@ -344,7 +364,7 @@ def start(settings: Settings | None = None) -> None:
     global _ticker
     queue = configure(settings)
     if isinstance(queue, EmbeddedRunner) and _ticker is None:
-        _ticker = _Ticker(_job_settings().jobs.schedule_interval_seconds)
+        _ticker = _Ticker(scheduled_jobs(_job_settings()))
         _ticker.start()
 
 

@@ -52,7 +52,7 @@ from hub.models import (
     utcnow,
 )
 from hub.settings import Settings, WebhooksSettings
-from hub.tasks import job, job_engine
+from hub.tasks import job, job_engine, job_settings
 
 __all__ = ["Outcome", "SweepReport", "backoff", "deliver_webhooks", "envelope", "fan_out",
            "ensure_delivery", "redeliver", "sweep", "wants"]
@@ -417,12 +417,10 @@ _running = threading.Lock()
 @job
 def deliver_webhooks() -> dict[str, Any]:
     """The periodic sweep; a tick that finds one already running in this process does nothing."""
-    from hub import tasks
-
     if not _running.acquire(blocking=False):
         return {"skipped": True}
     try:
-        report = sweep(job_engine(), tasks._job_settings())
+        report = sweep(job_engine(), job_settings())
     finally:
         _running.release()
     if report.delivered or report.failed or report.disabled:
