@@ -1,4 +1,4 @@
-"""A live hub (uvicorn, SQLite) with helpers that play the OAuth client, the browser and the API caller.
+"""A live hub (uvicorn, on SQLite and on PostgreSQL) with helpers that play the OAuth client, the browser and the API caller.
 
 The client is authlib's own ``OAuth2Session``; the browser is a ``requests``
 session that reads and posts the sign-in and consent forms as a person would
@@ -32,6 +32,7 @@ from hub.migrate import upgrade
 from hub.models.access import AuthorizationCode, OAuthToken, Partner
 from hub.models.enums import ClientKind, PartnerKind
 from hub.settings import Settings
+from tests.conftest import create_postgres_database
 from tests.live import serve
 
 ISSUER = "https://crm.example"  # the public name; tests reach the hub on loopback, as a proxy would
@@ -252,9 +253,29 @@ class LiveHub:
             )
 
 
+BACKENDS = ["sqlite", "postgresql"]
+
+
 @contextmanager
-def running_hub(tmp_path_factory: pytest.TempPathFactory, **settings: Any) -> Iterator[LiveHub]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('oauth') / 'crmhub.db'}"
+def empty_database(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """The URL of a new, empty database of ``backend``, dropped afterwards (PostgreSQL)."""
+    if backend == "sqlite":
+        tmp = request.getfixturevalue("tmp_path_factory").mktemp("oauth")
+        yield f"sqlite:///{tmp / 'crmhub.db'}"
+        return
+    url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@contextmanager
+def running_hub(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str | None = None, **settings: Any
+) -> Iterator[LiveHub]:
+    """A hub served by uvicorn on ``database_url`` (migrated here), or on a new SQLite file."""
+    url = database_url or f"sqlite:///{tmp_path_factory.mktemp('oauth') / 'crmhub.db'}"
     auth = {"issuer": ISSUER, "allow_insecure_transport": True, **settings.pop("auth", {})}
     configured = Settings(
         database_url=url, secret_keys=[Fernet.generate_key().decode()], auth=auth, **settings
@@ -269,9 +290,12 @@ def running_hub(tmp_path_factory: pytest.TempPathFactory, **settings: Any) -> It
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    with running_hub(tmp_path_factory) as hub:
+@pytest.fixture(scope="session", params=BACKENDS)
+def live(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LiveHub]:
+    with (
+        empty_database(request, request.param) as url,
+        running_hub(tmp_path_factory, url) as hub,
+    ):
         yield hub
 
 

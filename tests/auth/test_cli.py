@@ -18,16 +18,16 @@ from hub.migrate import upgrade
 from hub.models.access import Partner, SigningKey, User
 from hub.models.enums import PartnerKind, UserRole
 from hub.settings import Settings, get_settings
+from tests.auth.conftest import BACKENDS, empty_database
 
 runner = CliRunner()
 PASSWORD = "a long enough password"
 
 
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def database(request: pytest.FixtureRequest) -> Iterator[Settings]:
     """One migrated database for the module; the commands find it through the environment."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'crmhub.db'}"
+    with pytest.MonkeyPatch.context() as monkeypatch, empty_database(request, request.param) as url:
         monkeypatch.setenv("CRMHUB_DATABASE_URL", url)
         monkeypatch.setenv("CRMHUB_SECRET_KEYS", Fernet.generate_key().decode())
         get_settings.cache_clear()

@@ -31,6 +31,7 @@ from hub.migrate import upgrade
 from hub.models import OAuthClient, OAuthToken, Partner, utcnow
 from hub.models.enums import ClientKind, PartnerKind
 from hub.settings import Settings
+from tests.auth.conftest import BACKENDS, empty_database
 
 
 @dataclass
@@ -47,11 +48,16 @@ class Registered:
     partner_id: uuid.UUID | None
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    with empty_database(request, request.param) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    """A migrated SQLite hub serving only the OAuth routes, live on a free loopback port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('auth') / 'crmhub.db'}"
-    settings = Settings(database_url=url, auth={"access_token_ttl_seconds": 900})
+def hub(database: str) -> Iterator[Hub]:
+    """A migrated hub (each backend) serving only the OAuth routes, live on a free loopback port."""
+    settings = Settings(database_url=database, auth={"access_token_ttl_seconds": 900})
     engine = create_sync_engine(settings)
     upgrade(engine)
     sessions = sync_session_factory(engine)

@@ -15,13 +15,16 @@ from sqlalchemy import select, update
 from hub.auth.keys import CLOCK_SKEW, rotate
 from hub.models.access import SigningKey
 from hub.models.base import utcnow
-from tests.auth.conftest import App, LiveHub, running_hub
+from tests.auth.conftest import BACKENDS, App, LiveHub, empty_database, running_hub
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def hub(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[LiveHub]:
     # A hub of its own: these tests retire and expire keys.
-    with running_hub(tmp_path_factory, auth={"access_token_ttl_seconds": 600}) as hub:
+    with (
+        empty_database(request, request.param) as url,
+        running_hub(tmp_path_factory, url, auth={"access_token_ttl_seconds": 600}) as hub,
+    ):
         yield hub
 
 

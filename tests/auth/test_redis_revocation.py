@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from hub.auth.revocation import redis_key
 from hub.models.access import OAuthToken
-from tests.auth.conftest import LiveHub, running_hub
+from tests.auth.conftest import BACKENDS, LiveHub, empty_database, running_hub
 
 REDIS_URL = os.environ.get("CRMHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -36,9 +36,12 @@ def redis_client():
     client.close()
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, redis_client) -> Iterator[LiveHub]:
-    with running_hub(tmp_path_factory, redis_url=REDIS_URL) as hub:
+@pytest.fixture(scope="module", params=BACKENDS)
+def hub(request: pytest.FixtureRequest, tmp_path_factory, redis_client) -> Iterator[LiveHub]:
+    with (
+        empty_database(request, request.param) as url,
+        running_hub(tmp_path_factory, url, redis_url=REDIS_URL) as hub,
+    ):
         yield hub
 
 
