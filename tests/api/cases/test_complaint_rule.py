@@ -146,3 +146,32 @@ def test_the_default_writer_has_the_hook_and_it_can_be_switched_off(sync_engine)
     assert isinstance(CanonicalWriter().on_new_interaction, ComplaintCases)
     off = ComplaintCases(Settings(cases={"complaints": {"enabled": False}}))
     assert off(None, uuid.uuid4(), uuid.uuid4(), message("damaged"), NOW) is None  # type: ignore[arg-type]
+
+
+def test_a_social_message_flagged_by_its_platform_opens_a_social_case(sync_engine) -> None:
+    ns = f"ns{uuid.uuid4().hex[:10]}"
+    with Session(sync_engine) as session, session.begin():
+        connection = Connection(name=f"social-{ns}", connector="toyshop")
+        session.add(connection)
+        session.flush()
+        connection_id = connection.id
+    writer = CanonicalWriter(on_new_interaction=ComplaintCases(Settings()))
+    # No complaint word in it: the platform's own flag is what makes it one.
+    flagged = FlaggedInteraction(
+        **dataclasses.asdict(
+            message("Still waiting, three weeks now.", channel=Channel.SOCIAL, subject=None)
+        ),
+        complaint=True,
+    )
+    plain = message("Still waiting, three weeks now.", channel=Channel.SOCIAL, subject=None)
+    assert _write(sync_engine, writer, connection_id, _record(ns, "dm1", flagged)) is Outcome.CREATED
+    assert _write(sync_engine, writer, connection_id, _record(ns, "dm2", plain)) is Outcome.CREATED
+
+    (case,) = _complaint_cases(sync_engine, connection_id)
+    assert (case.category, case.status, case.channel) == (
+        CaseCategory.COMPLAINT,
+        CaseStatus.NEW,
+        Channel.SOCIAL,
+    )
+    assert case.subject == "Complaint by social: Still waiting, three weeks now."
+    assert case.description == "Still waiting, three weeks now."
