@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from hub.api.core.ids import from_global_id
+from hub.auth.secrets import verify_secret
 from hub.cli import app
 from hub.models import Customer, OAuthClient, SharingGrant, SharingGrantCustomer
 from hub.models.enums import ClientKind, CustomerStatus
@@ -93,10 +95,20 @@ def test_grants_create_list_and_revoke(cli, sync_engine):
             "tag=wholesale,country!=fr",
             "--scopes",
             "customers:read",
+            "--expires",
+            "2099-06-30T12:00:00Z",
             "--json",
         )
     )
     assert segment["covers"] == "tag=wholesale,country!=FR"
+    segment_row = one(
+        sync_engine,
+        select(SharingGrant).where(SharingGrant.id == from_global_id(segment["id"])[1]),
+    )
+    assert segment_row.segment == {
+        "all": [{"tag": "wholesale"}, {"not": {"field": "country", "eq": "FR"}}]
+    }
+    assert segment_row.expires_at.isoformat().startswith("2099-06-30T12:00:00")
     grant_id = uuid.UUID(
         hex=__import__("hub.api.core.ids", fromlist=["x"]).from_global_id(listed["id"])[1].hex
     )
@@ -222,3 +234,8 @@ def test_clients_create_for_a_partner(cli, sync_engine):
     )
     row = one(sync_engine, select(OAuthClient).where(OAuthClient.client_id == created["client_id"]))
     assert row.kind is ClientKind.PARTNER and gid("Partner", row.partner_id) == made["id"]
+    # The secret is printed once, stored only as its argon2 hash, and that hash is its own.
+    assert row.secret_hash.startswith("$argon2") and created["client_secret"] not in row.secret_hash
+    assert verify_secret(row.secret_hash, created["client_secret"])
+    assert not verify_secret(row.secret_hash, created["client_secret"] + "x")
+    assert row.scope == "customers:read"
