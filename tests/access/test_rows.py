@@ -403,6 +403,56 @@ async def test_only_customers_shared_for_writing_can_be_changed(world, sharing, 
     assert not column(sync_engine, select(CustomerTag.customer_id).where(CustomerTag.tag == tag))
 
 
+LOG = """
+mutation($input: InteractionLogInput!) {
+  interactionLog(input: $input) { interaction { id } errors { field code message } }
+}
+"""
+UNTAG = TAG.replace("customerTag", "customerUntag")
+
+
+async def test_timeline_and_untag_follow_the_same_write_rule(world, sharing, sync_engine):
+    api = sharing.api(world.partner, READ_ALL + " customers:write")
+    note = f"n-{uuid.uuid4().hex[:8]}"
+
+    def log(target: uuid.UUID) -> dict:
+        return {"input": {"customerId": gid("Customer", target), "kind": "NOTE", "body": note}}
+
+    logged = (await api.query(LOG, log(world.full)))["interactionLog"]
+    assert logged["errors"] == [] and logged["interaction"]["id"]
+    refused = [
+        (await api.query(LOG, log(target)))["interactionLog"]
+        for target in (world.basic, world.unshared, uuid.uuid4())
+    ]
+    assert refused[0] == refused[1] == refused[2]
+    assert refused[0]["interaction"] is None and refused[0]["errors"][0]["code"] == "NOT_FOUND"
+    with sync_engine.begin() as conn:
+        written = conn.execute(
+            select(Interaction.customer_id).where(Interaction.body == note)
+        ).scalars().all()
+        conn.execute(Interaction.__table__.delete().where(Interaction.body == note))
+    assert written == [world.full]
+    # Untagging is a write too: a customer shared for reading only keeps its tags.
+    tag = f"t-{uuid.uuid4().hex[:6]}"
+    with sync_engine.begin() as conn:
+        conn.execute(
+            CustomerTag.__table__.insert(),
+            [{"customer_id": c, "tag": tag} for c in (world.full, world.basic)],
+        )
+    try:
+        untagged = [
+            (await api.query(UNTAG, {"id": gid("Customer", c), "tags": [tag]}))["customerUntag"]
+            for c in (world.full, world.basic)
+        ]
+        assert untagged[0]["errors"] == [] and tag not in untagged[0]["customer"]["tags"]
+        assert untagged[1]["errors"][0]["code"] == "NOT_FOUND"
+        left = column(sync_engine, select(CustomerTag.customer_id).where(CustomerTag.tag == tag))
+        assert left == [world.basic]
+    finally:
+        with sync_engine.begin() as conn:
+            conn.execute(CustomerTag.__table__.delete().where(CustomerTag.tag == tag))
+
+
 # -- grants in and out of force, consent --------------------------------------------------------
 
 
