@@ -22,6 +22,7 @@ from hub.migrate import upgrade
 from hub.models import OAuthClient, OAuthToken, utcnow
 from hub.models.enums import ClientKind
 from hub.settings import Settings
+from tests.auth.conftest import BACKENDS, empty_database
 from tests.live import serve
 
 REDIS_URL = os.environ.get("CRMHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -45,13 +46,14 @@ def redis_or_skip() -> str:
     return REDIS_URL
 
 
-@pytest.fixture(scope="session")
-def hub_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('ratelimit') / 'crmhub.db'}"
-    engine = create_sync_engine(Settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    return url
+@pytest.fixture(scope="session", params=BACKENDS)
+def hub_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database of each backend: the client's limits are read with its token."""
+    with empty_database(request, request.param) as url:
+        engine = create_sync_engine(Settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")
