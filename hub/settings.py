@@ -270,6 +270,8 @@ class WebhooksSettings(BaseModel):
     sweep_interval_seconds: float = Field(2, gt=0)
     batch_size: int = Field(200, ge=1)
     concurrency: int = Field(8, ge=1)
+    # Events older than this with nothing left to send are deleted, with their delivery log.
+    retention_days: float = Field(30, gt=0)
 
 
 class IdentitySettings(BaseModel):

@@ -55,12 +55,14 @@ from hub.settings import Settings, WebhooksSettings
 from hub.tasks import job, job_engine, job_settings
 
 __all__ = ["Outcome", "SweepReport", "backoff", "deliver_webhooks", "envelope", "fan_out",
-           "ensure_delivery", "redeliver", "sweep", "wants"]
+           "ensure_delivery", "prune", "redeliver", "sweep", "wants"]
 
 log = logging.getLogger(__name__)
 
 PENDING = WebhookDeliveryStatus.PENDING
 EXCERPT_CHARS = 500
+PRUNE_EVERY_SECONDS = 3600.0
+_pruned_at = float("-inf")
 USER_AGENT = "crmhub-webhooks/1"
 
 
@@ -70,6 +72,7 @@ class SweepReport:
     delivered: int = 0
     failed: int = 0
     disabled: list[uuid.UUID] = field(default_factory=list)
+    pruned: int = 0
 
 
 @dataclass(slots=True)
@@ -370,8 +373,12 @@ def _disable_failing(conn: Connection, settings: WebhooksSettings,
 def sweep(engine: Engine, settings: Settings, *, only: Sequence[uuid.UUID] | None = None,
           rng: random.Random | None = None) -> SweepReport:
     """Fan out new events, then send every due delivery (or those in ``only``)."""
+    global _pruned_at
     webhooks = settings.webhooks
     report = SweepReport(fanned_out=fan_out(engine, webhooks))
+    if time.monotonic() - _pruned_at > PRUNE_EVERY_SECONDS:
+        _pruned_at = time.monotonic()
+        report.pruned = prune(engine, webhooks)
     sender = Sender(settings)
     try:
         with ThreadPoolExecutor(max_workers=webhooks.concurrency,
@@ -384,6 +391,26 @@ def sweep(engine: Engine, settings: Settings, *, only: Sequence[uuid.UUID] | Non
     finally:
         sender.close()
     return report
+
+
+def prune(engine: Engine, settings: WebhooksSettings, now: datetime | None = None) -> int:
+    """Forget events older than ``retention_days`` with nothing left to send; how many went.
+
+    Their deliveries and attempt log go with them (foreign keys cascade).
+    """
+    cutoff = (now or utcnow()) - timedelta(days=settings.retention_days)
+    pending = select(WebhookDelivery.id).where(WebhookDelivery.event_id == OutboxEvent.id,
+                                               WebhookDelivery.status == PENDING)
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            old = conn.scalars(select(OutboxEvent.id)
+                               .where(OutboxEvent.fanned_out_at < cutoff, ~pending.exists())
+                               .limit(1000)).all()
+            if not old:
+                return total
+            conn.execute(OutboxEvent.__table__.delete().where(OutboxEvent.id.in_(old)))
+            total += len(old)
 
 
 def redeliver(conn: Connection, delivery_ids: Sequence[uuid.UUID], now: datetime | None = None

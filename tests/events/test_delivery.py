@@ -246,3 +246,31 @@ def test_rolled_back_events_are_never_sent(quiet, hook_settings, receiver):
         assert session.get(OutboxEvent, event_id) is None
     sweep(quiet, hook_settings)
     assert receiver.at(path) == []
+
+
+def test_old_events_with_nothing_left_to_send_are_pruned(quiet, database_url, receiver):
+    from hub.events.delivery import fan_out, prune
+
+    settings = hook_settings_for(database_url, retention_days=30)
+    path = _path()
+    subscribe(quiet, settings, receiver, path, ["customer.updated"])
+    t0 = datetime(2027, 1, 1, tzinfo=UTC)
+    with time_machine.travel(t0, tick=False):
+        sent = _emit(quiet)  # delivered
+        unwanted = _emit(quiet, "case.created")  # no subscription wants it
+        sweep(quiet, settings)
+        waiting = _emit(quiet)  # fanned out, not sent yet: its delivery is PENDING
+        fan_out(quiet, settings.webhooks)
+    with Session(quiet) as session:
+        assert session.get(OutboxEvent, waiting) is not None
+    prune(quiet, settings.webhooks, t0 + timedelta(days=29))  # (older tests' events may go)
+    with Session(quiet) as session:
+        assert session.get(OutboxEvent, sent) is not None  # not old enough yet
+        assert session.get(OutboxEvent, unwanted) is not None
+    assert prune(quiet, settings.webhooks, t0 + timedelta(days=31)) >= 2
+    with Session(quiet) as session:
+        assert session.get(OutboxEvent, sent) is None
+        assert session.get(OutboxEvent, unwanted) is None
+        assert session.get(OutboxEvent, waiting) is not None  # still to be sent
+        assert session.scalars(select(WebhookDelivery).where(
+            WebhookDelivery.event_id == sent)).all() == []
