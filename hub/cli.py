@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hub.cli_audit import audit_app
 from hub.cli_connectors import connectors_app
+from hub.cli_identity import identity_app
 from hub.cli_jobs import connections_app, scheduler, sync, worker
 from hub.cli_keys import keys_app
 from hub.cli_partners import grants_app, partners_app
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(partners_app, name="partners")
 app.add_typer(grants_app, name="grants")
 app.add_typer(connections_app, name="connections")
+app.add_typer(identity_app, name="identity")
 
 out = Console()
 err = Console(stderr=True)
