@@ -78,8 +78,7 @@ class WebhookRedeliver(Mutation):
             return chosen[0]
 
         await ctx.db.transaction(write)
-        loader = ctx.loader(WebhookDeliveryByIdLoader)
-        rows = [await loader.load(delivery) for delivery in chosen]
+        rows = await ctx.loader(WebhookDeliveryByIdLoader).load_many(chosen)
         return cls(deliveries=[row for row in rows if row is not None], errors=[])
 
 
