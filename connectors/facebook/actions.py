@@ -51,7 +51,7 @@ def reply_to_message(session: HttpSession, reply: MessageReply) -> dict[str, Any
 
 
 def plan_comment_reply(record: Any, change: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A reply in the comment's thread: Graph nests one level, so a reply's reply joins its parent."""
+    """A reply in the comment's thread (Graph nests one level: a reply's reply joins its parent)."""
     if record.object_type != "comment":
         return None
     parent = (record.payload or {}).get("parent") or {}

@@ -419,7 +419,8 @@ def _failed(engine: Engine, claimed: _Claimed, error: str, retry_after: float | 
 def _needs_reauth(engine: Engine, claimed: _Claimed, error: str) -> WriteBackStatus:
     """Waits, PENDING, for new credentials; the connection says why, as a sync's would."""
     with sync_session_factory(engine).begin() as db:
-        name = db.scalar(select(connections.c.name).where(connections.c.id == claimed.connection_id))
+        name = db.scalar(
+            select(connections.c.name).where(connections.c.id == claimed.connection_id))
         message = (f"the platform refused the credentials of {name!r} while writing back "
                    f"{claimed.action}: authorise the connection again. ({error})")[:1000]
         db.execute(update(connections).where(

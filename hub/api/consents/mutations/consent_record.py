@@ -1,4 +1,4 @@
-"""consentRecord: record a customer's consent decision, and tell the platforms about e-mail marketing.
+"""consentRecord: record a consent decision; e-mail marketing ones also go to the platforms.
 
 A consent is a history: each decision is a new row, the newest per purpose is in
 force. When a MARKETING_EMAIL decision changes what is in force, the platforms

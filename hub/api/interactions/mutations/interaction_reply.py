@@ -1,4 +1,4 @@
-"""interactionReply: answer a customer where they wrote, as the brand (a Facebook comment or message).
+"""interactionReply: answer customers where they wrote (a Facebook comment or message).
 
 The reply is a write-back of the platform the interaction came from (its
 connector declares which action carries ``interaction.reply``), stored in this
