@@ -105,13 +105,22 @@ def check_cost(
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any] | None,
     api: ApiSettings,
+    walked: dict[tuple[Any, ...], int] | None = None,
 ) -> int:
     """Estimated cost: 1 per field, a page multiplies what is inside it by its size.
 
     Raises PAGE_SIZE_EXCEEDED for any ``first``/``last`` above the cap and
-    COST_LIMIT_EXCEEDED above the budget; returns the cost otherwise.
+    COST_LIMIT_EXCEEDED above the budget; returns the cost otherwise. ``walked``
+    keeps the costs of a cached document (``cost_key``), so that a repeated query
+    is not walked again.
     """
-    cost = _cost(operation.selection_set, fragments, variables or {}, api, frozenset())
+    variables = variables or {}
+    key = cost_key(operation, variables)
+    cost = walked.get(key) if walked is not None else None
+    if cost is None:
+        cost = _cost(operation.selection_set, fragments, variables, api, frozenset())
+        if walked is not None:
+            walked[key] = cost
     if cost > api.max_cost:
         raise ApiError(
             f"The query's estimated cost is {cost}; the limit is {api.max_cost}. "
@@ -121,6 +130,15 @@ def check_cost(
             maxCost=api.max_cost,
         )
     return cost
+
+
+def cost_key(operation: OperationDefinitionNode, variables: dict[str, Any]) -> tuple[Any, ...]:
+    """What a cost depends on besides the document: the operation and the values of its
+    integer variables (only an integer ``first``/``last`` changes a page's size)."""
+    return (
+        id(operation),
+        *((name, value) for name, value in variables.items() if type(value) is int),
+    )
 
 
 def _page_size(node: FieldNode, variables: dict[str, Any], api: ApiSettings) -> int | None:
