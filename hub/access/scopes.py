@@ -9,6 +9,7 @@ class Scope(enum.StrEnum):
     CUSTOMERS_READ = "customers:read"
     CUSTOMERS_READ_PII = "customers:read_pii"
     CUSTOMERS_WRITE = "customers:write"
+    CUSTOMERS_MERGE = "customers:merge"
     ORDERS_READ = "orders:read"
     INTERACTIONS_READ = "interactions:read"
     CASES_READ = "cases:read"
@@ -27,6 +28,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.CUSTOMERS_READ: "See customers' names, lifecycle stage, tags and where their data came from",
     Scope.CUSTOMERS_READ_PII: "See customers' e-mail addresses, phone numbers, postal addresses and birth dates",
     Scope.CUSTOMERS_WRITE: "Change customers, their tags and timeline",
+    Scope.CUSTOMERS_MERGE: "Merge customers who are one person, undo merges, review merge suggestions",
     Scope.ORDERS_READ: "See customers' orders",
     Scope.INTERACTIONS_READ: "See customers' messages, comments and e-mail activity",
     Scope.CASES_READ: "See service cases",

@@ -41,7 +41,8 @@ GRANTABLE: frozenset[str] = frozenset(
 )
 # Scopes over the whole hub rather than over shared customers: never a partner's.
 INTERNAL_ONLY: frozenset[str] = frozenset(
-    s.value for s in (Scope.PARTNERS_ADMIN, Scope.CONNECTIONS_ADMIN, Scope.PRIVACY_ADMIN)
+    s.value for s in (Scope.PARTNERS_ADMIN, Scope.CONNECTIONS_ADMIN, Scope.PRIVACY_ADMIN,
+                      Scope.CUSTOMERS_MERGE)
 )
 MAX_GRANT_CUSTOMERS = 10_000
 MAX_NAME = 200

@@ -14,6 +14,7 @@ from hub.api.core.node import NodeQuery
 from hub.api.customers.schema import CustomerMutations, CustomerQueries
 from hub.api.feedback.schema import FeedbackMutations, FeedbackQueries
 from hub.api.feedback.types import Feedback
+from hub.api.identity.schema import IdentityMutations, IdentityQueries
 from hub.api.interactions.schema import InteractionMutations
 from hub.api.interactions.types import Interaction
 from hub.api.orders.types import Order
@@ -25,12 +26,13 @@ from hub.api.writeback.schema import WriteBackMutations
 from hub.api.writeback.types import WriteBack
 
 
-class Query(CustomerQueries, CaseQueries, FeedbackQueries, AuditQueries, ConnectionQueries, PartnerQueries, WebhookQueries, NodeQuery, graphene.ObjectType):
+class Query(CustomerQueries, IdentityQueries, CaseQueries, FeedbackQueries, AuditQueries, ConnectionQueries, PartnerQueries, WebhookQueries, NodeQuery, graphene.ObjectType):
     """Everything crmhub serves, one endpoint."""
 
 
 class Mutation(
     CustomerMutations,
+    IdentityMutations,
     InteractionMutations,
     CaseMutations,
     FeedbackMutations,

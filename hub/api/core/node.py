@@ -30,6 +30,8 @@ class NodeType:
 
 
 NODE_TYPES: dict[str, NodeType] = {}
+# How many merges ``load_node`` follows from an old id before it gives up (a cycle guard).
+MAX_SUCCESSORS = 16
 # GraphQL type name -> the attribute of its rows holding the id of the customer they belong to.
 CUSTOMER_KEYS: dict[str, str] = {}
 
@@ -70,6 +72,11 @@ class NodeObjectType(graphene.ObjectType):
     def resolve_id(root: Any, info: graphene.ResolveInfo) -> str:
         return to_global_id(info.parent_type.name, root.id)
 
+    @staticmethod
+    def successor_id(row: Any) -> Any:
+        """The id a retired row now answers as (a merged customer's survivor); None for most."""
+        return None
+
 
 class Typed:
     """A loaded row that remembers its GraphQL type, for the abstract ``node`` field."""
@@ -98,6 +105,12 @@ async def load_node(info: graphene.ResolveInfo, global_id: str, expect: str | No
     if not spec.scopes <= principal.scopes:
         raise forbidden(spec.scopes - principal.scopes)
     row = await info.context.loader(spec.loader).load(id_)
+    # An id retired by a merge answers as the record it went into (followed to the end).
+    for _ in range(MAX_SUCCESSORS):
+        successor = None if row is None else spec.object_type.successor_id(row)
+        if successor is None:
+            break
+        row = await info.context.loader(spec.loader).load(successor)
     return None if row is None else Typed(row, type_name)
 
 

@@ -35,6 +35,7 @@ from hub.api.feedback.types import (
     FeedbackConnection,
     FeedbackFilter,
 )
+from hub.api.identity.dataloaders import ProvenanceByCustomerLoader
 from hub.api.interactions.types import (
     INTERACTION_SORTS,
     INTERACTIONS_OF_CUSTOMER,
@@ -42,6 +43,7 @@ from hub.api.interactions.types import (
     InteractionFilter,
 )
 from hub.api.orders.types import ORDER_SORTS, ORDERS_OF_CUSTOMER, OrderConnection, OrderFilter
+from hub.models.enums import CustomerStatus
 
 PII = (Scope.CUSTOMERS_READ_PII,)
 
@@ -114,6 +116,10 @@ class Customer(NodeObjectType):
     contact_points = Field(graphene.List(graphene.NonNull(ContactPoint)), scopes=PII)
     addresses = Field(graphene.List(graphene.NonNull(Address)), scopes=PII)
     sources = graphene.List(graphene.NonNull(SourceRecord), required=True)
+    provenance = graphene.List(
+        graphene.NonNull("hub.api.identity.types.FieldProvenance"), required=True,
+        description="Per golden-record field: the source whose value won, by which rule, when.",
+    )
     consents = graphene.List(
         graphene.NonNull(Consent), required=True, description="Newest first within each purpose."
     )
@@ -156,6 +162,15 @@ class Customer(NodeObjectType):
     @staticmethod
     async def resolve_sources(root: Any, info: graphene.ResolveInfo) -> list[Any]:
         return await info.context.loader(SourcesByCustomerLoader).load(root.id)
+
+    @staticmethod
+    async def resolve_provenance(root: Any, info: graphene.ResolveInfo) -> list[Any]:
+        return await info.context.loader(ProvenanceByCustomerLoader).load(root.id)
+
+    @staticmethod
+    def successor_id(row: Any) -> Any:
+        """A merged customer answers as its survivor (``node(id:)``, ``customer(id:)``)."""
+        return row.merged_into_id if row.status == CustomerStatus.MERGED else None
 
     @staticmethod
     async def resolve_consents(root: Any, info: graphene.ResolveInfo) -> list[Any]:

@@ -1,0 +1,41 @@
+"""Errors of the identity mutations: one code enum for merges, unmerges and suggestions."""
+
+from __future__ import annotations
+
+import enum
+
+from hub.api.core.errors import ApiError
+from hub.api.core.ids import expect_global_id
+from hub.api.core.mutations import UserError, error_type
+from hub.identity.merge import MergeError
+from hub.identity.suggestions import SuggestionError
+
+
+class IdentityErrorCode(enum.Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    SAME_CUSTOMER = "SAME_CUSTOMER"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    NOT_MERGED = "NOT_MERGED"
+    ALREADY_UNMERGED = "ALREADY_UNMERGED"
+    SURVIVOR_MERGED = "SURVIVOR_MERGED"
+    NOT_OPEN = "NOT_OPEN"
+
+
+IdentityError = error_type(
+    "IdentityError", IdentityErrorCode,
+    "Why a merge, an unmerge or a suggestion's dismissal did nothing.",
+)
+
+
+def user_error(error: MergeError | SuggestionError) -> UserError:
+    return UserError(IdentityErrorCode(error.code.value), error.message, error.field)
+
+
+def id_of(global_id: str, type_name: str, field: str) -> object:
+    """The uuid of a global id of this type, or a payload error naming the argument."""
+    try:
+        return expect_global_id(global_id, type_name)
+    except ApiError:
+        raise UserError(IdentityErrorCode.INVALID,
+                        f"{global_id!r} is not the id of a {type_name}.", field) from None
