@@ -5,25 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from sqlalchemy import func, select
-
 from hub.api.audit.filters import AuditEventFilter, audit_query
 from hub.api.audit.types import AUDIT_SCOPES, AUDIT_SORTS, AuditEventConnection, audit_events
+from hub.api.core.connections import root_page
 from hub.api.core.fields import Field
-from hub.api.core.pagination import PageRequest, page_arguments
+from hub.api.core.pagination import page_arguments
 
 
 async def resolve_audit_events(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
-    ctx = info.context
-    page = PageRequest.from_args(ctx.settings.api, **args)
-    ordering = AUDIT_SORTS.ordering(args.get("order_by"))
     where = audit_query(args.get("filter")).clauses()
-    rows = await ctx.db.all(page.apply(select(audit_events).where(*where), ordering))
-
-    async def count() -> int:
-        return await ctx.db.scalar(select(func.count()).select_from(audit_events).where(*where))
-
-    return page.page(rows, ordering, count)
+    return await root_page(info, args, AUDIT_SORTS, audit_events, where)
 
 
 class AuditQueries(graphene.ObjectType):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import graphene
-from sqlalchemy import Table
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
+from graphql import SelectionSetNode
+from sqlalchemy import ColumnElement, FromClause, Table, func, select
 
 from hub.access.scopes import Scope
-from hub.api.core.dataloaders import PageLoader, Relation, filter_key
+from hub.api.core.dataloaders import PageLoader, Relation, Wanted, filter_key
 from hub.api.core.fields import Field
-from hub.api.core.pagination import Ordering, PageRequest, SortDirection, page_arguments
+from hub.api.core.pagination import Ordering, Page, PageRequest, SortDirection, page_arguments
 
 
 class Sorts:
@@ -58,6 +60,37 @@ class Sorts:
         return self.orderings[self.choose(order_by)]
 
 
+async def root_page(
+    info: graphene.ResolveInfo,
+    args: dict[str, Any],
+    sorts: Sorts,
+    source: FromClause,
+    where: Sequence[ColumnElement[bool]],
+    columns: Sequence[Any] | None = None,
+) -> Page:
+    """One page of a root connection: the rows of ``source`` (or ``columns`` of it) matching
+    ``where``, in the asked order, between the cursors.
+
+    When the query asks for ``totalCount`` it rides along in the page's statement as an
+    uncorrelated subquery (evaluated once); only an empty page needs a count of its own.
+    """
+    ctx = info.context
+    page = PageRequest.from_args(ctx.settings.api, **args)
+    ordering = sorts.ordering(args.get("order_by"))
+    counted = select(func.count()).select_from(source).where(*where)
+    stmt = select(*(columns if columns is not None else [source])).where(*where)
+    asks_count = wanted_of(info.field_nodes, info.fragments).total_count
+    if asks_count:
+        stmt = stmt.add_columns(counted.correlate(None).scalar_subquery().label("_total"))
+    rows = await ctx.db.all(page.apply(stmt, ordering))
+    total = rows[0]._total if asks_count and rows else None
+
+    async def count() -> int:
+        return await ctx.db.scalar(counted)
+
+    return page.page(rows, ordering, count, total)
+
+
 def relation_field(
     connection: Any,
     relation: Relation,
@@ -73,12 +106,13 @@ def relation_field(
     if filter_input is not None:
         arguments["filter"] = graphene.Argument(filter_input)
 
-    async def resolve(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+    def resolve(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
         ctx = info.context
         page = PageRequest.from_args(ctx.settings.api, **args)
         key = filter_key(args.get("filter"))
-        loader = ctx.loader(PageLoader, relation, sorts.choose(args.get("order_by")), page, key)
-        return await loader.load(root.id)
+        wanted = wanted_of(info.field_nodes, info.fragments, relation)
+        ordering = sorts.choose(args.get("order_by"))
+        return ctx.loader(PageLoader, relation, ordering, page, key, wanted).load(root.id)
 
     return Field(
         connection,
@@ -88,3 +122,69 @@ def relation_field(
         required=True,
         description=description,
     )
+
+
+# Per field node of a cached document: what it asks of its connection. The node is kept
+# with the answer, so its id cannot be reused by another while the entry lives.
+_WANTED: dict[int, tuple[FieldNode, Wanted]] = {}
+_MAX_WANTED = 4096
+
+
+def wanted_of(
+    field_nodes: Sequence[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    relation: Relation | None = None,
+) -> Wanted:
+    """Whether a connection's selection asks for ``totalCount``, and which of the relation's
+    ``children`` fields its nodes ask for."""
+    node = field_nodes[0]
+    found = _WANTED.get(id(node))
+    if found is not None and found[0] is node and len(field_nodes) == 1:
+        return found[1]
+    names = {f.name.value for f in _fields(field_nodes, fragments)}
+    children: set[str] = set()
+    if relation is not None and relation.children:
+        node_fields = _fields(
+            [f for f in _fields(field_nodes, fragments) if f.name.value == "edges"], fragments
+        )
+        nodes = [f for f in node_fields if f.name.value == "node"]
+        asked = {to_snake(f.name.value) for f in _fields(nodes, fragments)}
+        children = {name for name, _ in relation.children if name in asked}
+    wanted = Wanted("totalCount" in names, frozenset(children))
+    if len(field_nodes) == 1:
+        if len(_WANTED) >= _MAX_WANTED:
+            _WANTED.clear()
+        _WANTED[id(node)] = (node, wanted)
+    return wanted
+
+
+def _fields(
+    field_nodes: Iterable[FieldNode], fragments: dict[str, FragmentDefinitionNode]
+) -> Iterator[FieldNode]:
+    """The fields selected directly under these fields, through fragments."""
+    for field in field_nodes:
+        yield from _selected(field.selection_set, fragments, set())
+
+
+def _selected(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str],
+) -> Iterator[FieldNode]:
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _selected(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                seen.add(name)
+                yield from _selected(fragment.selection_set, fragments, seen)
+
+
+def to_snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)

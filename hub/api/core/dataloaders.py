@@ -64,11 +64,32 @@ class ByIdLoader(RequestLoader):
 
 
 class ListByKeyLoader(RequestLoader):
-    """All rows whose ``key`` column equals each key, in ``order`` order."""
+    """All rows whose ``key`` column equals each key, in ``order`` order.
+
+    What a batch loaded is also kept as plain lists, so that a resolver can answer
+    ``get(key)`` at once when it is known (e.g. order lines that came with their
+    orders' page, ``Relation.children``): graphql-core then completes the field
+    synchronously instead of awaiting a future for each parent.
+    """
 
     table: ClassVar[Table]
     key: ClassVar[str]
     order: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: RequestContext, *_: Any) -> None:
+        super().__init__(ctx)
+        self.known: dict[Any, list[Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        """The rows of ``key``: a list when this request loaded them already, else an awaitable."""
+        found = self.known.get(key)
+        return found if found is not None else self.load(key)
+
+    async def fill(self, keys: Sequence[Any]) -> None:
+        """Load the rows of these keys now, in one statement, for ``get`` to answer at once."""
+        missing = [key for key in keys if key not in self.known]
+        if missing:
+            await self.batch_load_fn(missing)
 
     def statement(self, keys: Sequence[Any]) -> Select[Any]:
         column = self.table.c[self.key]
@@ -84,15 +105,28 @@ class ListByKeyLoader(RequestLoader):
         return out
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Any]]:
-        grouped: dict[Any, list[Any]] = defaultdict(list)
-        for row in await self.ctx.db.all(self.statement(keys)):
+        # Built once per loader class (and partner's grants), the keys bound at execution:
+        # ``statement`` may depend on the class and the caller only.
+        shape = (type(self), _sharing(self.ctx.principal))
+        stmt = _LIST_STATEMENTS.get(shape)
+        if stmt is None:
+            keys_param = bindparam(PARENT_KEYS, expanding=True, type_=self.table.c[self.key].type)
+            stmt = _remember(_LIST_STATEMENTS, shape, self.statement(keys_param))
+        grouped: dict[Any, list[Any]] = {key: [] for key in keys}
+        for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)}):
             grouped[getattr(row, self.key)].append(row)
-        return [grouped.get(key, []) for key in keys]
+        self.known.update(grouped)
+        return list(grouped.values())
 
 
 @dataclass(frozen=True, eq=False)
 class Relation:
-    """A one-to-many relation served as a connection: the child table, its parent key, its sorts."""
+    """A one-to-many relation served as a connection: the child table, its parent key, its sorts.
+
+    ``children`` names list fields of the child type (``("lines", LinesByOrderLoader)``)
+    whose rows are loaded with the page when the query asks for them, so that they
+    resolve without an await per child row.
+    """
 
     table: Table
     parent_key: str
@@ -100,6 +134,7 @@ class Relation:
     filters: Callable[[tuple[tuple[str, Any], ...]], Iterable[ColumnElement[bool]]] = (
         lambda _f: ()
     )
+    children: tuple[tuple[str, type[ListByKeyLoader]], ...] = ()
 
     @property
     def partition(self) -> KeyedColumnElement[Any]:
@@ -119,8 +154,21 @@ def _freeze(value: Any) -> Hashable:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What a query asks of a nested connection besides its rows."""
+
+    total_count: bool = False
+    children: frozenset[str] = frozenset()
+
+
 class PageLoader(RequestLoader):
-    """One page of children for each parent, all parents in one windowed statement."""
+    """One page of children for each parent, all parents in one windowed statement.
+
+    When the query asks for ``totalCount`` and the page has no cursor, the count rides
+    along in the same statement (``COUNT(*) OVER (PARTITION BY parent)``); with a
+    cursor the rows are only those beyond it, so ``CountLoader`` counts apart.
+    """
 
     def __init__(
         self,
@@ -129,40 +177,57 @@ class PageLoader(RequestLoader):
         ordering: str,
         page: PageRequest,
         filters: tuple[tuple[str, Any], ...],
+        wanted: Wanted = Wanted(),
     ) -> None:
         super().__init__(ctx)
         self.relation = relation
         self.ordering = relation.orderings[ordering]
         self.page = page
         self.filters = filters
-
-    def clauses(self) -> list[ColumnElement[bool]]:
-        return [*self.relation.filters(self.filters), *self.page.bounds(self.ordering)]
+        self.wanted = wanted
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Page]:
         relation, ordering, page = self.relation, self.ordering, self.page
         principal = self.ctx.principal
-        clauses = self.clauses()
+        bounds = page.bounds(ordering)
+        counted = self.wanted.total_count and not bounds
+        clauses = [*relation.filters(self.filters), *bounds]
         if clauses:
             visible = _visible(principal, relation)
-            stmt = _page_statement(relation, ordering, page, [*visible, *clauses])
+            stmt = _page_statement(relation, ordering, page, [*visible, *clauses], counted)
         else:
             # Without filters or cursors the statement depends on the page's shape
             # and on whose rows it may return only.
-            shape = (relation, ordering.name, page.backwards, page.limit, _sharing(principal))
+            shape = (
+                relation, ordering.name, page.backwards, page.limit, counted, _sharing(principal)
+            )
             stmt = _PAGE_STATEMENTS.get(shape)
             if stmt is None:
                 visible = _visible(principal, relation)
                 stmt = _remember(
-                    _PAGE_STATEMENTS, shape, _page_statement(relation, ordering, page, visible)
+                    _PAGE_STATEMENTS,
+                    shape,
+                    _page_statement(relation, ordering, page, visible, counted),
                 )
         grouped: dict[Any, list[Any]] = defaultdict(list)
         for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)}):
             grouped[getattr(row, relation.parent_key)].append(row)
         counter = self.ctx.loader(CountLoader, relation, self.filters)
-        return [
-            page.page(grouped.get(key, []), ordering, _count_of(counter, key)) for key in keys
-        ]
+        pages = []
+        for key in keys:
+            rows = grouped.get(key, [])
+            total = (rows[0]._total if rows else 0) if counted else None
+            pages.append(page.page(rows, ordering, _count_of(counter, key), total))
+        await self._load_children(pages)
+        return pages
+
+    async def _load_children(self, pages: list[Page]) -> None:
+        wanted = [(n, cls) for n, cls in self.relation.children if n in self.wanted.children]
+        if not wanted:
+            return
+        ids = [edge.node.id for page in pages for edge in page.edges]
+        for _name, loader in wanted:
+            await self.ctx.loader(loader).fill(ids)
 
 
 # The parents' keys are bound at execution, so that a statement can be built once and
@@ -176,6 +241,7 @@ PARENT_KEYS = "parent_keys"
 _PAGE_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _COUNT_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _BY_ID_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_LIST_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _MAX_CACHED = 2048
 
 
@@ -210,14 +276,16 @@ def _page_statement(
     ordering: Ordering,
     page: PageRequest,
     clauses: Sequence[ColumnElement[bool]],
+    counted: bool = False,
 ) -> Select[Any]:
     position = (
         func.row_number()
         .over(partition_by=relation.partition, order_by=ordering.order_by(reverse=page.backwards))
         .label("_position")
     )
+    total = [func.count().over(partition_by=relation.partition).label("_total")] if counted else []
     inner = (
-        select(relation.table, position)
+        select(relation.table, position, *total)
         .where(relation.partition.in_(_parent_keys(relation)), *clauses)
         .subquery()
     )

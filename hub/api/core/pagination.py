@@ -142,33 +142,50 @@ class PageRequest:
         rows: Sequence[Any],
         ordering: Ordering,
         count: Callable[[], Awaitable[int]],
+        total: int | None = None,
     ) -> Page:
+        """The page of ``rows`` (one more than asked when more exist); ``total`` when already
+        counted, else ``count`` is called if the query asks for ``totalCount``."""
         more = len(rows) > self.limit
         rows = list(rows[: self.limit])
         if self.backwards:
             rows.reverse()
-        edges = [Edge(row, ordering.cursor(row)) for row in rows]
+        edges = [Edge(row, ordering) for row in rows]
         info = PageInfo(
             has_next_page=more if not self.backwards else self.before is not None,
             has_previous_page=more if self.backwards else self.after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            first=edges[0] if edges else None,
+            last=edges[-1] if edges else None,
         )
-        return Page(edges, info, count)
+        return Page(edges, info, count, total)
 
 
 @dataclass(slots=True)
 class Edge:
+    """A row of a page; its cursor is made only when the query asks for it."""
+
     node: Any
-    cursor: str
+    ordering: Ordering
+
+    @property
+    def cursor(self) -> str:
+        return self.ordering.cursor(self.node)
 
 
 @dataclass(slots=True)
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    first: Edge | None
+    last: Edge | None
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.first.cursor if self.first is not None else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.last.cursor if self.last is not None else None
 
 
 @dataclass(slots=True)
@@ -176,6 +193,7 @@ class Page:
     edges: list[Edge]
     page_info: PageInfo
     count: Callable[[], Awaitable[int]] = field(repr=False)
+    total: int | None = None
 
 
 class CountableConnection(graphene.relay.Connection):
@@ -187,8 +205,9 @@ class CountableConnection(graphene.relay.Connection):
     total_count = graphene.Int(required=True, description="Rows matching the filters, all pages.")
 
     @staticmethod
-    async def resolve_total_count(root: Page, info: graphene.ResolveInfo) -> int:
-        return await root.count()
+    def resolve_total_count(root: Page, info: graphene.ResolveInfo) -> Any:
+        # Known already when the page's statement counted; an awaitable otherwise.
+        return root.total if root.total is not None else root.count()
 
 
 def page_arguments() -> dict[str, Any]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
-from sqlalchemy import func, select
 
 from hub.access.rows import customer_rows
 from hub.access.scopes import Scope
-from hub.api.core.connections import Sorts
+from hub.api.core.connections import Sorts, root_page
 from hub.api.core.fields import Field
 from hub.api.core.node import load_node
-from hub.api.core.pagination import PageRequest, page_arguments
+from hub.api.core.pagination import page_arguments
 from hub.api.customers.mutations.customer_tag import CustomerTag, CustomerUntag
 from hub.api.customers.filters import CustomerFilter, customer_filters
 from hub.api.customers.types import CustomerConnection
@@ -29,19 +28,11 @@ CUSTOMER_SORTS = Sorts(
 
 
 async def resolve_customers(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
-    ctx = info.context
-    page = PageRequest.from_args(ctx.settings.api, **args)
-    ordering = CUSTOMER_SORTS.ordering(args.get("order_by"))
     where = [
-        *customer_rows(ctx.principal),
+        *customer_rows(info.context.principal),
         *customer_filters(args.get("filter"), args.get("search")),
     ]
-    rows = await ctx.db.all(page.apply(select(customers).where(*where), ordering))
-
-    async def count() -> int:
-        return await ctx.db.scalar(select(func.count()).select_from(customers).where(*where))
-
-    return page.page(rows, ordering, count)
+    return await root_page(info, args, CUSTOMER_SORTS, customers, where)
 
 
 async def resolve_customer(root: Any, info: graphene.ResolveInfo, id: str) -> Any:

@@ -51,8 +51,9 @@ class Order(NodeObjectType):
     lines = graphene.List(graphene.NonNull(OrderLine), required=True)
 
     @staticmethod
-    async def resolve_lines(root: Any, info: graphene.ResolveInfo) -> list[Any]:
-        return await info.context.loader(LinesByOrderLoader).load(root.id)
+    def resolve_lines(root: Any, info: graphene.ResolveInfo) -> Any:
+        # Usually loaded with the orders' page (``ORDERS_OF_CUSTOMER.children``).
+        return info.context.loader(LinesByOrderLoader).get(root.id)
 
 
 class OrderConnection(CountableConnection):
@@ -79,4 +80,10 @@ def order_filters(key: tuple[tuple[str, Any], ...]) -> list[ColumnElement[bool]]
 
 
 ORDER_SORTS = Sorts("Order", orders, {"PLACED_AT": "placed_at", "TOTAL": "total"}, ("PLACED_AT", "DESC"))
-ORDERS_OF_CUSTOMER = Relation(orders, "customer_id", ORDER_SORTS.orderings, order_filters)
+ORDERS_OF_CUSTOMER = Relation(
+    orders,
+    "customer_id",
+    ORDER_SORTS.orderings,
+    order_filters,
+    children=(("lines", LinesByOrderLoader),),
+)
