@@ -48,6 +48,7 @@ _PROFILES = (
     .join(connections, connections.c.id == sources.c.connection_id)
     .where(sources.c.customer_id == bindparam("customer"), sources.c.deleted_at.is_(None))
 )
+_PROFILE = select(profiles).where(profiles.c.source_record_id == bindparam("source"))
 _PROVENANCE = select(provenance).where(provenance.c.customer_id == bindparam("customer"))
 _CUSTOMER = select(customers).where(customers.c.id == bindparam("customer"))
 _REACHABLE = (
@@ -59,16 +60,32 @@ _REACHABLE = (
 
 
 def remember(db: Connection, source_record_id: uuid.UUID, person: PersonData,
-             observed_at: datetime) -> None:
-    """Store (or replace) what this source record says about the person's name and locale."""
-    values = {"source_record_id": source_record_id, "observed_at": observed_at,
-              **{column: _clean(getattr(person, column)) for column in PROFILE_COLUMNS}}
-    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(profiles).values(values)
-    db.execute(stmt.on_conflict_do_update(
+             observed_at: datetime, *, unless_same: bool = False) -> bool:
+    """Store (or replace) what this source record says about the person's name and locale.
+
+    ``unless_same``: look first, and write nothing when the source says what it said
+    before. Returns whether the profile was written.
+    """
+    said = {column: _clean(getattr(person, column)) for column in PROFILE_COLUMNS}
+    if unless_same:
+        before = db.execute(_PROFILE, {"source": source_record_id}).first()
+        if before is not None and all(getattr(before, k) == v for k, v in said.items()):
+            return False
+    values = {"source_record_id": source_record_id, "observed_at": observed_at, **said}
+    db.execute(_REMEMBER[db.dialect.name], values)
+
+
+def _upsert_profile(dialect: Any) -> Any:
+    # Built once per dialect: a sync runs it for every person it writes.
+    stmt = dialect.insert(profiles)
+    return stmt.on_conflict_do_update(
         index_elements=[profiles.c.source_record_id],
-        set_={name: stmt.excluded[name] for name in values if name != "source_record_id"},
-    ))
+        set_={name: stmt.excluded[name] for name in ("observed_at", *PROFILE_COLUMNS)},
+    )
+
+
+_REMEMBER = {"postgresql": _upsert_profile(postgresql), "sqlite": _upsert_profile(sqlite)}
+_INSERT_PROVENANCE = insert(provenance)
 
 
 def candidates(db: Connection, customer_id: uuid.UUID) -> list[Candidate]:
@@ -121,7 +138,7 @@ def record_provenance(db: Connection, customer_id: uuid.UUID, only: Candidate,
     """The provenance of a customer just made from one source: every field is that source's."""
     chosen = {group: Choice(group, only, ONLY_SOURCE) for group in GROUPS if only.has(group)}
     if chosen:
-        db.execute(insert(provenance), [
+        db.execute(_INSERT_PROVENANCE, [
             {"customer_id": customer_id, "field": column, "decided_at": now, **row}
             for column, row in _provenance_values(chosen).items()
         ])
@@ -146,7 +163,7 @@ def _write_provenance(db: Connection, customer_id: uuid.UUID, chosen: Mapping[st
         db.execute(delete(provenance).where(provenance.c.customer_id == customer_id,
                                             provenance.c.field.in_(stale)))
     if fresh:
-        db.execute(insert(provenance), [
+        db.execute(_INSERT_PROVENANCE, [
             {"customer_id": customer_id, "field": f, "decided_at": now, **wanted[f]}
             for f in fresh
         ])
