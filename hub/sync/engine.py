@@ -3,9 +3,10 @@
 Each page is written in ONE transaction together with the stream's bookmark
 and the run's counts, so a run killed at any point leaves the data and the
 bookmark consistent, and the next run resumes where the last commit left off.
-Inside a page each record has its own SAVEPOINT: a record that fails to map
-or write goes to the dead-letter table with its raw payload and the rest of the
-page is kept. Any other failure (the page iterator raising, the database
+A record that fails to map or write goes to the dead-letter table with its raw
+payload and the rest of the page is kept: a page is written without a SAVEPOINT
+per record and, only when a record fails to write, rolled back and written again
+with one per record (``_write_page``). Any other failure (the page iterator raising, the database
 going away) marks the run FAILED and raises ``SyncFailed``.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
@@ -94,15 +95,12 @@ def run_stream(
     try:
         with Heartbeat(engine, run_id) as heartbeat:
             for page in _guarded(pages):
-                with _transaction(sessions) as session:
-                    tally = _write_page(session, writer, run_id, connection_id, stream_name,
-                                        page, mapper, utcnow())
-                    if full_refresh:
-                        _stamp_seen(session, connection_id, run_id, tally.seen)
-                    if page.bookmark is not None:
-                        save_bookmark(session, connection_id, stream_name, page.bookmark,
-                                      utcnow())
-                    _count(session, run_id, tally)
+                try:
+                    tally = _commit_page(sessions, writer, run_id, connection_id, stream_name,
+                                         page, mapper, full_refresh, careful=False)
+                except _RedoCarefully:
+                    tally = _commit_page(sessions, writer, run_id, connection_id, stream_name,
+                                         page, mapper, full_refresh, careful=True)
                 heartbeat.beat_committed()
                 seen_types.update(tally.seen)
                 if progress is not None:
@@ -124,35 +122,80 @@ def run_stream(
 # -- one page ------------------------------------------------------------------------------
 
 
+def _commit_page(sessions: Callable[[], Session], writer: CanonicalWriter, run_id: uuid.UUID,
+                 connection_id: uuid.UUID, stream_name: str, page: Page, mapper: Mapper,
+                 full_refresh: bool, *, careful: bool) -> _Tally:
+    """The page's records, the stream's bookmark and the run's counts: one transaction."""
+    with _transaction(sessions) as session:
+        tally = _write_page(session, writer, run_id, connection_id, stream_name, page, mapper,
+                            utcnow(), careful=careful)
+        if full_refresh:
+            _stamp_seen(session, connection_id, run_id, tally.seen)
+        if page.bookmark is not None:
+            save_bookmark(session, connection_id, stream_name, page.bookmark, utcnow())
+        _count(session, run_id, tally)
+    return tally
+
+
 def _write_page(session: Session, writer: CanonicalWriter, run_id: uuid.UUID,
                 connection_id: uuid.UUID, stream_name: str, page: Page, mapper: Mapper,
-                now: datetime) -> _Tally:
+                now: datetime, *, careful: bool) -> _Tally:
+    """Write a page's records in ``session``'s transaction.
+
+    Mapping needs no database, so a record that fails to map is dead-lettered at
+    once. Writing is first tried without a SAVEPOINT per record (``careful=False``):
+    a record whose write fails then raises ``_RedoCarefully``, the page's
+    transaction is rolled back, and the page is written again ``careful``, each
+    record in a SAVEPOINT of its own so that only the culprit is dead-lettered.
+    """
     tally = _Tally()
     connection = session.connection()
+    mapped: list[tuple[dict[str, Any], SourceRecordData]] = []
     for raw in page.records:
         tally.read += 1
-        rec: SourceRecordData | None = None
         try:
-            rec = mapper(raw)
-            # The writer works in Core on this connection, so a Connection-level SAVEPOINT
-            # is enough (and much cheaper than the Session's, which flushes around it).
-            with connection.begin_nested():
+            mapped.append((raw, mapper(raw)))
+        except Exception as error:
+            if not _is_record_error(error):
+                raise
+            _dead_letter(connection, run_id, connection_id, stream_name, raw, None, error, now)
+            tally.failed += 1
+    writer.prefetch(session, connection_id, [rec for _, rec in mapped])
+    for raw, rec in mapped:
+        try:
+            if careful:
+                with writer.savepoint(session):
+                    outcome = writer.write(session, connection_id, rec, now)
+            else:
                 outcome = writer.write(session, connection_id, rec, now)
         except Exception as error:
             if not _is_record_error(error):
                 raise
+            if not careful:
+                raise _RedoCarefully() from error
             tally.failed += 1
             # Written at once, outside any savepoint: a pending ORM object could be flushed
             # inside the next record's savepoint and vanish with it.
-            connection.execute(insert(DeadLetter.__table__), {
-                "id": new_id(), "sync_run_id": run_id, "connection_id": connection_id,
-                "stream": stream_name, "external_id": rec.external_id if rec is not None else None,
-                "payload": json_safe(raw), "error": describe(error), "created_at": now,
-            })
+            _dead_letter(connection, run_id, connection_id, stream_name, raw, rec.external_id,
+                         error, now)
             continue
         tally.outcomes[outcome] += 1
         tally.seen[rec.object_type].append(rec.external_id)
     return tally
+
+
+class _RedoCarefully(Exception):
+    """A record of the page failed to write: roll the page back, write it record by record."""
+
+
+def _dead_letter(connection: Connection, run_id: uuid.UUID, connection_id: uuid.UUID,
+                 stream_name: str, raw: dict[str, Any], external_id: str | None,
+                 error: Exception, now: datetime) -> None:
+    connection.execute(insert(DeadLetter.__table__), {
+        "id": new_id(), "sync_run_id": run_id, "connection_id": connection_id,
+        "stream": stream_name, "external_id": external_id, "payload": json_safe(raw),
+        "error": describe(error), "created_at": now,
+    })
 
 
 def _is_record_error(error: Exception) -> bool:

@@ -19,6 +19,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +54,14 @@ _SOURCE = select(sources).where(
     sources.c.object_type == bindparam("object_type"),
     sources.c.external_id == bindparam("external_id"),
 )
+_SOURCES_OF_TYPE = select(sources).where(
+    sources.c.connection_id == bindparam("connection_id"),
+    sources.c.object_type == bindparam("object_type"),
+    sources.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+# session.info key: (connection id, {(object type, external id): stored row or None}).
+_PAGE_SOURCES = "crmhub.page_sources"
+_PREFETCH_CHUNK = 500
 _MERGED_INTO = select(customers.c.status, customers.c.merged_into_id).where(
     customers.c.id == bindparam("id")
 )
@@ -85,6 +96,53 @@ class CanonicalWriter:
         # Called for each interaction written for the first time; opens complaint cases.
         self.on_new_interaction = on_new_interaction or complaint_cases()
 
+    def prefetch(self, session: Session, connection_id: uuid.UUID,
+                 records: Iterable[SourceRecordData]) -> None:
+        """Look up the stored source records of a page (and those they name) in one go.
+
+        For the rest of the session's transaction ``write`` takes a record's stored
+        state from here instead of one SELECT each. What is taken from here only
+        decides whether a record changed (hash, time, tombstone): a record that is
+        written is read again first, and an identity written in the page is read
+        again at its next use, so the look-up never hides a change made since.
+        """
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for rec in records:
+            wanted[rec.object_type].add(rec.external_id)
+            if rec.person_ref is not None:
+                wanted[rec.person_ref[0]].add(rec.person_ref[1])
+        db = session.connection()
+        known: dict[tuple[str, str], Row[Any] | None] = {}
+        for object_type, external_ids in wanted.items():
+            ordered = sorted(external_ids)
+            for start in range(0, len(ordered), _PREFETCH_CHUNK):
+                chunk = ordered[start:start + _PREFETCH_CHUNK]
+                known.update(dict.fromkeys(((object_type, e) for e in chunk), None))
+                for row in db.execute(_SOURCES_OF_TYPE, {
+                        "connection_id": connection_id, "object_type": object_type,
+                        "external_ids": chunk}):
+                    known[(row.object_type, row.external_id)] = row
+        session.info[_PAGE_SOURCES] = (connection_id, known)
+
+    @contextmanager
+    def savepoint(self, session: Session) -> Iterator[None]:
+        """A SAVEPOINT for one record that also takes back what hooks noted in the session.
+
+        Hooks keep per-transaction notes in ``session.info`` (the customer events of
+        the page); a record rolled back to its savepoint must leave none behind.
+        """
+        noted = {key: value.copy() if isinstance(value, dict | list | set) else value
+                 for key, value in session.info.items() if key != _PAGE_SOURCES}
+        try:
+            # The writer works in Core on this connection, so a Connection-level SAVEPOINT
+            # is enough (and much cheaper than the Session's, which flushes around it).
+            with session.connection().begin_nested():
+                yield
+        except BaseException:
+            session.info.clear()
+            session.info.update(noted)  # the page's look-up is dropped: it may be stale now
+            raise
+
     def write(self, session: Session, connection_id: uuid.UUID, rec: SourceRecordData,
               now: datetime) -> Outcome:
         _check_aware(rec)
@@ -93,7 +151,8 @@ class CanonicalWriter:
         identity = SourceIdentity(connection_id, rec.object_type, rec.external_id)
         # Core statements on the session's connection, in program order (see people.py).
         db = session.connection()
-        stored = db.execute(_SOURCE, identity.params()).one_or_none()
+        stored, prefetched = _stored(session, identity)
+        _forget(session, identity)  # whatever happens next, the next look-up reads it again
         if stored is None:
             values = {
                 "id": new_id(), **identity.columns(), "customer_id": None, "payload": payload,
@@ -121,6 +180,8 @@ class CanonicalWriter:
 
         values = {"payload": payload, "payload_hash": digest, "last_seen_at": now,
                   "deleted_at": None, **newer}
+        if prefetched:  # its customer may have changed since the page was looked up
+            stored = db.execute(_SOURCE, identity.params()).one()
         self._write(session, identity.with_id(stored.id), stored, values, rec, now)
         # A placeholder only knew the id: this is the first time the record itself is stored.
         return Outcome.CREATED if stored.payload_hash == PLACEHOLDER_HASH else Outcome.UPDATED
@@ -196,6 +257,7 @@ class CanonicalWriter:
         if match is None or match == linked:
             return _surviving(session, linked)
         absorb_placeholder(session, linked, match)
+        session.info.pop(_PAGE_SOURCES, None)  # records of the placeholder changed customer
         return _surviving(session, match)
 
     def _customer_of_ref(self, session: Session, connection_id: uuid.UUID,
@@ -203,7 +265,10 @@ class CanonicalWriter:
         """The customer of the record a ``person_ref`` names, a placeholder if not seen yet."""
         named = SourceIdentity(connection_id, *ref)
         db = session.connection()
-        row = db.execute(_SOURCE, named.params()).one_or_none()
+        row, prefetched = _stored(session, named)
+        if prefetched and row is not None:  # its customer is read fresh
+            row = db.execute(_SOURCE, named.params()).one_or_none()
+        _forget(session, named)
         if row is not None and row.customer_id is not None:
             return _surviving(session, row.customer_id)
         customer_id = people.insert_customer(db, now)["id"]
@@ -216,6 +281,21 @@ class CanonicalWriter:
             db.execute(update(sources).where(sources.c.id == row.id)
                        .values(customer_id=customer_id))
         return customer_id
+
+
+def _stored(session: Session, identity: SourceIdentity) -> tuple[Row[Any] | None, bool]:
+    """The stored source record (None: not stored), and whether it came from ``prefetch``."""
+    page = session.info.get(_PAGE_SOURCES)
+    key = (identity.object_type, identity.external_id)
+    if page is not None and page[0] == identity.connection_id and key in page[1]:
+        return page[1][key], True
+    return session.connection().execute(_SOURCE, identity.params()).one_or_none(), False
+
+
+def _forget(session: Session, identity: SourceIdentity) -> None:
+    page = session.info.get(_PAGE_SOURCES)
+    if page is not None:
+        page[1].pop((identity.object_type, identity.external_id), None)
 
 
 def _surviving(session: Session, customer_id: uuid.UUID) -> uuid.UUID:

@@ -17,10 +17,12 @@ from hub.models import (
     DeadLetter,
     Order,
     OrderLine,
+    OutboxEvent,
     SourceRecord,
     SyncRun,
     new_id,
 )
+from hub.events.outbox import global_id
 from hub.models.enums import SyncRunStatus
 from hub.sync.engine import SyncFailed, run_stream, start_bookmark
 from hub.sync.writer import CanonicalWriter
@@ -233,6 +235,14 @@ def test_a_database_error_on_one_record_loses_only_that_record(engine, connectio
             ContactPoint.normalised_value == f"person2@{ns}.test"))
     assert sorted(stored) == ["c1", "c3"] and orphan == 0
     assert letter.external_id == "c2" and letter.error.startswith("IntegrityError")
+    # The page was written again record by record: events only for what was kept, once each.
+    kept = {_customer_of(engine, connection, c).id for c in ("c1", "c3")}
+    with Session(engine) as session:
+        created = session.scalars(select(OutboxEvent.subject_id).where(
+            OutboxEvent.type == "customer.created",
+            OutboxEvent.payload["connectionId"].as_string() == global_id(
+                "Connection", connection))).all()
+    assert sorted(created) == sorted(kept)
 
 
 def test_running_the_same_pages_twice_leaves_identical_rows(engine, connection, ns) -> None:
