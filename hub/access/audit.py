@@ -14,14 +14,16 @@ connector writing back). Actions are ``"<record type>.<verb>"``: ``customer.tag`
 
 The API does not call ``record`` event by event. Each request carries an
 ``AuditTrail``: fields declared with an audited scope (``customers:read_pii``)
-note which customer they were read for, and the view writes all those notes
-after execution as one batched insert, one event per customer; the mutation
+note which customer they were read for, and after execution the view hands
+them, one event per customer, to the process's ``ReadAuditLog``, which writes
+the events of requests finishing together in one insert; the mutation
 base puts the event of a write on the trail, and the request's database writes
 it in the transaction of the change (``RequestDB.transaction``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -30,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, insert, or_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.access.principal import Principal
 from hub.access.scopes import Scope
@@ -162,10 +164,8 @@ class AuditTrail:
         else:
             found.add(field_name)
 
-    async def flush_reads(self, conn: AsyncConnection) -> int:
-        """Write one event per record read, in one statement; returns how many."""
-        if not self.reads:
-            return 0
+    def take_reads(self) -> list[dict[str, Any]]:
+        """The events of the reads noted so far, one per record (and the notes are cleared)."""
         now = utcnow()
         rows = [
             event_row(
@@ -174,20 +174,8 @@ class AuditTrail:
             )
             for (type_, id_), fields in self.reads.items()
         ]
-        await conn.execute(insert(AuditEvent), rows[0] if len(rows) == 1 else rows)
         self.reads.clear()
-        return len(rows)
-
-    async def commit_reads(self, conn: AsyncConnection) -> int:
-        """Write the reads' events in the transaction the reads left open, and commit it.
-
-        After execution the request's connection holds at most an implicit read
-        transaction (its writes committed in their own), so the events need no
-        transaction of their own: one insert and one commit.
-        """
-        written = await self.flush_reads(conn)
-        await conn.commit()
-        return written
+        return rows
 
     # -- writes -----------------------------------------------------------------------------
 
@@ -227,6 +215,52 @@ class AuditTrail:
     def discard_writes(self) -> None:
         """The write did not happen (refused, or rolled back): nothing to record."""
         self.writes.clear()
+
+
+class ReadAuditLog:
+    """Writes the PII-read events of a process's requests, those that arrive together at once.
+
+    Each partner request that read PII must have its events committed before its
+    answer goes out. Were each request to insert and commit its own, requests
+    finishing together would queue for the database's writer (on SQLite, sleeping
+    in its busy handler). Instead a request hands its events here and waits: one
+    task writes everything handed in meanwhile in one insert and one commit, on a
+    connection of its own, then wakes each request, or raises the error in each
+    if the write failed. A request is never answered before its events are in.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._waiting: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, rows: list[dict[str, Any]]) -> None:
+        """Return once these events are committed; raise what the write raised otherwise."""
+        if not rows:
+            return
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((rows, written))
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_waiting())
+        await written
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            rows = [row for rows, _ in batch for row in rows]
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(AuditEvent), rows)
+            except Exception as error:  # noqa: BLE001 - each waiting request answers with it
+                for _, written in batch:
+                    if not written.done():
+                        written.set_exception(error)
+            else:
+                for _, written in batch:
+                    if not written.done():
+                        written.set_result(None)
 
 
 # -- reading the log ---------------------------------------------------------------------------

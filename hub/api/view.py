@@ -30,7 +30,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from hub.access.audit import AuditTrail
+from hub.access.audit import AuditTrail, ReadAuditLog
 from hub.access.ratelimit import RateLimited, RateLimiter
 from hub.api.context import RequestContext, RequestDB
 from hub.api.core.errors import ApiError, ErrorCode
@@ -107,6 +107,7 @@ class GraphQLView:
         self.settings = settings
         self.engine = engine
         self.limiter = limiter if limiter is not None else RateLimiter(settings)
+        self.read_audit = ReadAuditLog(engine)
 
     async def __call__(self, request: Request) -> Response:
         request_id = request_id_of(request)
@@ -191,7 +192,9 @@ class GraphQLView:
             return self._errors(429, [_rate_limited(refused)], media, limits)
         if audit.reads:
             try:
-                await db.using(audit.commit_reads)
+                # The answer is computed: let the connection go while the events are written.
+                await db.close()
+                await self.read_audit.write(audit.take_reads())
             except Exception:  # whatever broke, unaudited PII must not go out
                 log.exception("could not write the audit log of request %s", request_id)
                 message = "The audit log could not be written, so nothing is returned; try again."
