@@ -66,6 +66,12 @@ def _house_number(street: str | None) -> str:
     return next((word for word in (street or "").split() if word.isdigit()), "")
 
 
+def _street_word(street: str | None) -> str:
+    # The street's longest word that is not a number: its name, whatever the house number.
+    words = [word for word in (street or "").split() if not word.isdigit()]
+    return max(words, key=len) if words else ""
+
+
 def _initials(person: NormalisedPerson) -> tuple[str, ...]:
     # Either name's initial, so that swapped given and family names still meet.
     return tuple({n[0] for n in (person.given_name, person.family_name) if n})
@@ -85,6 +91,8 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("email", lambda p: p.emails, windowed=False),
     BlockingRule("phone", lambda p: p.phones, windowed=False),
     BlockingRule("names", _names),
+    BlockingRule("given name + family phonetic",
+                 lambda p: _one(p.given_name, _phonetic(p.family_name))),
     BlockingRule(
         "family phonetic + birth year", lambda p: _one(_phonetic(p.family_name), _year(p))
     ),
@@ -96,6 +104,13 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("birth date + city", lambda p: _one(p.birth_date, p.city)),
     BlockingRule("street", lambda p: _one(p.street)),
     BlockingRule("postcode + house number", lambda p: _one(p.postcode, _house_number(p.street))),
+    BlockingRule("postcode + street name", lambda p: _one(p.postcode, _street_word(p.street))),
+    BlockingRule("family name + postcode", lambda p: _one(p.family_name, p.postcode)),
+    BlockingRule("given name + postcode", lambda p: _one(p.given_name, p.postcode)),
+    BlockingRule("family name + house number",
+                 lambda p: _one(p.family_name, _house_number(p.street))),
+    BlockingRule("birth date + house number",
+                 lambda p: _one(p.birth_date, _house_number(p.street))),
 )
 
 

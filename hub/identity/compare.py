@@ -3,7 +3,8 @@
 A level is an index into the comparison's ``labels``: 0 is "different", the
 last is "exact", the ones between are degrees of "close" (Jaro-Winkler
 similarity for names and places, shared words for streets, edit distance for
-dates, postcodes, e-mails and phones). -1 means a side has no value: it says nothing either way.
+dates, postcodes, e-mails and phones, where a typed, dropped, added or swapped
+character is one edit). -1 means a side has no value: it says nothing either way.
 
 The work is vectorised: every field is dictionary-encoded once
 (``Columns``), equal codes are exact at once, and the similarity of each
@@ -13,11 +14,11 @@ distinct pair of differing values is computed once, in C, by rapidfuzz.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from hub.identity.normalise import NormalisedPerson
 
@@ -50,10 +51,33 @@ class Comparison:
     # A comparison of correlated fields as one: ``combine`` turns the parts' levels into its own.
     parts: tuple[Comparison, ...] = ()
     combine: Callable[..., np.ndarray] | None = None
+    # Levels read apart by whether this other field agrees exactly (see ``given``).
+    given_field: str | None = None
 
     @property
     def exact(self) -> int:
         return len(self.labels) - 1
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Per level, the condition it is read under: m and u sum to 1 within each group."""
+        size = len(self.labels) // 2 if self.given_field else len(self.labels)
+        return np.arange(len(self.labels)) // size
+
+
+def given(comparison: Comparison, other: str) -> Comparison:
+    """``comparison`` read apart by whether the field ``other`` agrees exactly.
+
+    Its m and u become conditional on that agreement, so the model no longer
+    takes the two fields as independent where they are not: people who share a
+    family name and an address are very often a household, two people, while
+    those sharing just one of them rarely live together. Each level appears
+    twice, with ``same <other>`` and ``other <other>``.
+    """
+    words = other.replace("_", " ")
+    labels = (*(f"{label}, other {words}" for label in comparison.labels),
+              *(f"{label}, same {words}" for label in comparison.labels))
+    return replace(comparison, labels=labels, given_field=other)
 
 
 # Each scorer takes the lowest score that matters: rapidfuzz stops early below it (and returns
@@ -77,7 +101,7 @@ def _words(a: Sequence[str], b: Sequence[str], cutoff: float) -> np.ndarray:
 
 def _minus_levenshtein(a: Sequence[str], b: Sequence[str], cutoff: float) -> np.ndarray:
     # Negated so that, as for similarities, higher is closer.
-    distance = process.cpdist(a, b, scorer=Levenshtein.distance, score_cutoff=int(-cutoff),
+    distance = process.cpdist(a, b, scorer=OSA.distance, score_cutoff=int(-cutoff),
                               workers=-1)
     return -distance.astype(np.int64)
 
@@ -108,26 +132,32 @@ def exact(name: str, values: Values, **options: object) -> Comparison:
 def address(name: str, street: Comparison, city: Comparison, postcode: Comparison) -> Comparison:
     """Street, city and postcode as one field: they move together, so they count once.
 
-    Summing them as three independent fields would let two people at one
-    address (a household) outweigh their different names and birth dates.
+    Summed as three independent fields, two people at one address (a
+    household) would outweigh their different names and birth dates. The
+    levels are every street level (missing, different, similar, exact) with
+    every level of the area, so that each combination gets its own weight:
+    a new street in the same suburb and postcode is a move, the same street
+    line in another town is rare.
     """
-    labels = ("different", "same area", "similar street, same area", "close", "exact")
+    labels = tuple(f"street {s}, {a}" for s in ("missing", *street.labels) for a in _AREA)
     return Comparison(name, lambda p: None, labels, parts=(street, city, postcode),
                       combine=_address_level)
 
 
+# City (0 different, 1 similar, 2 exact) with postcode (0 different, 1 one edit, 2 exact).
+_AREA = ("no area", "area different", "area similar", "city or postcode exact",
+         "one exact, the other similar", "city and postcode exact")
+
+
 def _address_level(street: np.ndarray, city: np.ndarray, postcode: np.ndarray) -> np.ndarray:
-    # Street levels: -1 missing, 0 different, 1-2 similar, 3 exact. Area: the better of city
-    # (0 different, 1 similar, 2 exact) and postcode (0 different, 1 one edit, 2 exact).
-    area = np.maximum(city, postcode)
-    level = np.zeros(len(street), dtype=np.int8)
-    level[area >= 1] = 1
-    level[(street >= 1) & (area >= 1)] = 2
-    level[((street == 3) & (area == 1)) | ((street == 2) & (area == 2))] = 3
-    level[(street == 3) & (area == 2)] = 4
-    no_area = area == MISSING
-    level[no_area] = np.where(street[no_area] >= 2, 2, 0)
-    level[(street == MISSING) & (area <= 0)] = MISSING
+    area = np.zeros(len(street), dtype=np.int8)  # index into _AREA, "no area" when both missing
+    area[(city >= 0) | (postcode >= 0)] = 1
+    area[(city == 1) | (postcode == 1)] = 2
+    area[(city == 2) | (postcode == 2)] = 3
+    area[((city == 2) & (postcode == 1)) | ((city == 1) & (postcode == 2))] = 4
+    area[(city == 2) & (postcode == 2)] = 5
+    level = (street.astype(np.int8) + 1) * len(_AREA) + area
+    level[(street == MISSING) & (area == 0)] = MISSING
     return level
 
 
@@ -143,12 +173,12 @@ DEFAULT_COMPARISONS: tuple[Comparison, ...] = (
     edit_distance("birth_date", _date),
     edit_distance("email", lambda p: p.emails, (1,), decisive=True),
     edit_distance("phone", lambda p: p.phones, (1,), decisive=True),
-    address(
+    given(address(
         "address",
         same_words("street", lambda p: p.street),
         jaro_winkler("city", lambda p: p.city, (0.9,)),
         edit_distance("postcode", lambda p: p.postcode, (1,)),
-    ),
+    ), "family_name"),
     exact("identity", lambda p: p.identities, decisive=True, in_model=False),
 )
 
@@ -206,6 +236,12 @@ class Columns:
         for index, comparison in enumerate(self.comparisons):
             if comparison.swaps_with:
                 self._swapped(levels, index, self.index(comparison.swaps_with), left, right)
+        for index, comparison in enumerate(self.comparisons):
+            if comparison.given_field:
+                other = self.index(comparison.given_field)
+                same = levels[:, other] == self.comparisons[other].exact
+                column = levels[:, index]
+                column[same & (column != MISSING)] += len(comparison.labels) // 2
         return levels
 
     def index(self, name: str) -> int:

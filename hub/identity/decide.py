@@ -9,8 +9,9 @@ match weight is ``log2(m / u)``. The weights of a pair's levels, plus the prior
 log-odds of two records taken at random being one person, sum to its score,
 which turns into a probability. ``m``, ``u`` and the prior are estimated from
 the unlabelled pairs by expectation-maximisation (``fit``); ``u`` starts from
-random pairs (almost all non-matches). Evidence keeps each field's level and
-weight, so a reviewer sees why.
+random pairs (almost all non-matches). A conditional comparison (address
+given family name) has its m and u per condition. Evidence keeps each
+field's level and weight, so a reviewer sees why.
 """
 
 from __future__ import annotations
@@ -104,14 +105,20 @@ def fit(
     """Expectation-maximisation of the model of all ``population`` pairs of records.
 
     ``levels`` are the candidate pairs' levels, ``random_levels`` those of a
-    uniform sample of all pairs (columns as ``comparisons``). Pairs that no
-    blocking rule brought together disagree on what the rules share and are
-    taken as non-matches, so the expected matches come from the candidates
-    alone while the prior divides them by every pair there is: the prior stays
-    the tiny chance that two records taken at random are one person, and the
-    agreement that blocking itself causes is not mistaken for evidence. ``u``
-    starts as the random pairs' level frequencies; with ``train_u`` each
-    iteration takes the expected matches out of them.
+    uniform sample of the other pairs, the ones no blocking rule brought
+    together (columns as ``comparisons``). Those other pairs are taken as
+    non-matches, so the expected matches come from the candidates alone while
+    the prior divides them by every pair there is: the prior stays the tiny
+    chance that two records taken at random are one person, and the agreement
+    that blocking itself causes is not mistaken for evidence.
+
+    ``u`` starts as the random pairs' level frequencies. With ``train_u`` each
+    iteration counts it over all pairs: exactly on the candidates (each
+    weighted by its chance of being a non-match), and from the sample for the
+    rest. The rare agreements that decide most matches (same street, same
+    family name and address) are nearly all among the candidates, so their
+    ``u`` is counted, not guessed from a sample too small to hold any; a level
+    no non-matching pair shows counts as one pair.
 
     ``known`` marks pairs already decided as matches by a rule (a shared
     e-mail): they count as matches throughout. When there are ``min_known`` of
@@ -121,18 +128,21 @@ def fit(
     family name and an address.
     """
     comparisons = tuple(comparisons)
-    random_frequency = [_frequencies(random_levels[:, k], len(c.labels), None)
+    random_frequency = [_normalised(_frequencies(random_levels[:, k], len(c.labels), None,
+                                                 smooth=False), c.groups)
                         for k, c in enumerate(comparisons)]
-    # Pairs with both values present, per field, in the whole population.
-    present = [population * float((random_levels[:, k] != MISSING).mean())
-               if len(random_levels) else 0.0 for k in range(len(comparisons))]
+    # The pairs no rule brought together, per level: estimated from the random sample.
+    uncovered = max(population - len(levels), 0) / max(len(random_levels), 1)
+    outside = [uncovered * _frequencies(random_levels[:, k], len(c.labels), None, smooth=False)
+               for k, c in enumerate(comparisons)]
     patterns, counts, decided = _patterns(levels, comparisons, known)
     prior = min(0.5, 0.1 * max(float(counts.sum()), 1.0) / max(population, 1))
-    model = MatchModel(comparisons, [_initial_m(len(c.labels)) for c in comparisons],
+    model = MatchModel(comparisons, [_initial_m(c.groups) for c in comparisons],
                        random_frequency, prior)
     labelled = known is not None and int(known.sum()) >= min_known
     fixed_m = {
-        k: _frequencies(levels[known, k], len(c.labels), None)
+        k: _normalised(_frequencies(levels[known, k], len(c.labels), None, smooth=False),
+                       c.groups)
         for k, c in enumerate(comparisons) if labelled and not c.decisive
     }
     model.m = [fixed_m.get(k, m) for k, m in enumerate(model.m)]
@@ -142,11 +152,13 @@ def fit(
         matches = counts * np.where(decided, 1.0, probability(model.score(patterns)))
         expected = [_frequencies(patterns[:, k], len(c.labels), matches, smooth=False)
                     for k, c in enumerate(comparisons)]
-        new_m = [fixed_m.get(k, _normalised(e)) for k, e in enumerate(expected)]
+        new_m = [fixed_m.get(k, _normalised(e, c.groups))
+                 for k, (c, e) in enumerate(zip(comparisons, expected, strict=True))]
         new_u = [
-            _normalised(np.maximum(present[k] * random_frequency[k] - e, 0.0))
-            if train_u and present[k] else random_frequency[k]
-            for k, e in enumerate(expected)
+            _pair_shares(_frequencies(patterns[:, k], len(c.labels), counts - matches,
+                                      smooth=False) + outside[k], c.groups)
+            if train_u else random_frequency[k]
+            for k, c in enumerate(comparisons)
         ]
         new_prior = float(np.clip(matches.sum() / population, 1e-12, 0.5))
         change = max(
@@ -163,12 +175,13 @@ def fit(
     return model
 
 
-def _initial_m(size: int) -> np.ndarray:
-    # Matches mostly agree exactly; each step down is rarer.
+def _initial_m(groups: np.ndarray) -> np.ndarray:
+    # Matches mostly agree exactly; each step down is rarer (within each group).
+    size = int((groups == 0).sum())
     m = np.array([0.5**(size - k) for k in range(size)])
     m[-1] = 0.0
     m[-1] = 1.0 - m.sum()
-    return m
+    return np.tile(m, int(groups.max()) + 1)
 
 
 def _frequencies(column: np.ndarray, size: int, weights: np.ndarray | None,
@@ -180,9 +193,31 @@ def _frequencies(column: np.ndarray, size: int, weights: np.ndarray | None,
     return _normalised(counts.astype(float)) if smooth else counts.astype(float)
 
 
-def _normalised(counts: np.ndarray) -> np.ndarray:
-    counts = counts + _SMOOTHING * max(float(counts.sum()), 1.0)
-    return counts / counts.sum()
+def _pair_shares(pairs: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Shares of pair counts, each level counted one pair more: a level no non-matching pair
+    shows is as likely as one pair, not impossible.
+
+    In a conditional comparison (several groups) each group's shares are averaged with the
+    shares of all the groups together: a dependence between the fields counts as far as the
+    data shows it, and a combination no group has seen keeps its unconditional chance.
+    """
+    if not groups.any():
+        pairs = pairs + 1.0
+        return pairs / pairs.sum()
+    size = int((groups == 0).sum())
+    overall = np.tile(_pair_shares(pairs.reshape(-1, size).sum(axis=0), groups[:size]),
+                      int(groups.max()) + 1)
+    within = pairs / np.maximum(np.bincount(groups, weights=pairs), 1.0)[groups]
+    return (within + overall) / 2
+
+
+def _normalised(counts: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Shares summing to 1 (within each group), smoothed so that none is 0."""
+    if groups is None:
+        groups = np.zeros(len(counts), dtype=np.int64)
+    totals = np.bincount(groups, weights=counts)
+    counts = counts + _SMOOTHING * np.maximum(totals, 1.0)[groups]
+    return counts / np.bincount(groups, weights=counts)[groups]
 
 
 def _patterns(levels: np.ndarray, comparisons: Sequence[Comparison],

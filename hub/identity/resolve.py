@@ -17,7 +17,13 @@ from typing import overload
 
 import numpy as np
 
-from hub.identity.block import DEFAULT_RULES, BlockingRule, SkippedBlock, candidate_pairs
+from hub.identity.block import (
+    DEFAULT_RULES,
+    BlockingRule,
+    Candidates,
+    SkippedBlock,
+    candidate_pairs,
+)
 from hub.identity.compare import DEFAULT_COMPARISONS, MISSING, Columns, Comparison
 from hub.identity.decide import (
     Decision,
@@ -134,7 +140,7 @@ def resolve(
     model = fit(
         [settings.comparisons[k] for k in modelled],
         levels[:, modelled],
-        columns.compare(*_random_pairs(len(people), settings))[:, modelled],
+        columns.compare(*_random_pairs(len(people), settings, candidates))[:, modelled],
         population=len(people) * (len(people) - 1) // 2,
         known=rules >= 0,
         min_known=settings.min_known,
@@ -251,14 +257,18 @@ class _FieldWeights:
         return weights
 
 
-def _random_pairs(n: int, settings: ResolveSettings) -> tuple[np.ndarray, np.ndarray]:
+def _random_pairs(n: int, settings: ResolveSettings,
+                  candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform sample of the pairs that are not candidates (those are counted exactly)."""
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     rng = np.random.default_rng(settings.seed)
     size = min(settings.random_pairs, n * (n - 1) // 2)
     left = rng.integers(0, n, size)
     right = (left + rng.integers(1, n, size)) % n  # never the record itself
-    return left, right
+    left, right = np.minimum(left, right), np.maximum(left, right)
+    outside = ~np.isin(left * n + right, candidates.left * n + candidates.right)
+    return left[outside], right[outside]
 
 
 def _clusters(people: Sequence[NormalisedPerson], roots: np.ndarray) -> list[tuple[Hashable, ...]]:

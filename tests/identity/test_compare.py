@@ -55,22 +55,52 @@ def test_email_and_phone_any_shared_value_is_exact():
     assert _levels(person(emails=("a@x.org",)), person(emails=("zz@y.com",)))["email"] == "different"
 
 
-def test_address_is_one_field():
+def test_address_is_one_field_of_street_and_area():
     home = person(street="12 main street", city="sydney", postcode="2000")
-    assert _levels(home, home)["address"] == "exact"
+    assert _levels(home, home)["address"] == (
+        "street exact, city and postcode exact, other family name")
     assert _levels(home, person(street="12 main street flat 3", city="sydney",
-                                postcode="2000"))["address"] == "close"
+                                postcode="2000"))["address"].startswith(
+        "street same words >= 0.9, city and postcode exact")
     assert _levels(home, person(street="7 other road", city="sydney",
-                                postcode="2000"))["address"] == "same area"
+                                postcode="2000"))["address"].startswith(
+        "street different, city and postcode exact")
     assert _levels(home, person(street="12 main street", city="perth",
-                                postcode="6150"))["address"] == "different"
-    # One digit off in the postcode may be a typo.
-    assert _levels(home, person(street="12 main street", city=None,
-                                postcode="2001"))["address"] == "close"
+                                postcode="6150"))["address"].startswith(
+        "street exact, area different")
+    # One typed or swapped digit in the postcode may be a typo.
+    assert _levels(home, person(street="12 main street", city=None, postcode="2001"))[
+        "address"].startswith("street exact, area similar")
+    assert _levels(home, person(street="12 main street", city="sydney",
+                                postcode="0200"))["address"].startswith(
+        "street exact, one exact, the other similar")
+    assert _levels(home, person(street="12 main street"))["address"].startswith(
+        "street exact, no area")
     # A bare house number is not a street.
-    assert _levels(home, person(street="12", city="sydney", postcode="2000"))["address"] in (
-        "same area", "similar street, same area")
+    assert _levels(home, person(street="12", city="sydney", postcode="2000"))[
+        "address"].startswith(("street different", "street same words >= 0.7"))
     assert _levels(home, person())["address"] == "missing"
+
+
+def test_address_is_read_apart_by_family_name():
+    # Sharing an address says less when the family name is shared too: a household.
+    home = dict(street="12 main street", city="sydney", postcode="2000")
+    levels = _levels(person(given_name="ann", family_name="lee", **home),
+                     person(given_name="bob", family_name="lee", **home))
+    assert levels["address"] == "street exact, city and postcode exact, same family name"
+    levels = _levels(person(given_name="ann", family_name="lee", **home),
+                     person(given_name="ann", family_name="smith", **home))
+    assert levels["address"] == "street exact, city and postcode exact, other family name"
+    address = next(c for c in Columns.encode([]).comparisons if c.name == "address")
+    half = len(address.labels) // 2
+    assert address.groups.tolist() == [0] * half + [1] * half
+
+
+def test_swapped_digits_are_one_edit():
+    base = person(birth_date=date(1990, 4, 12), postcode="6285")
+    levels = _levels(base, person(birth_date=date(1990, 4, 21), postcode="6258"))
+    assert levels["birth_date"] == "1 edit"
+    assert levels["address"].startswith("street missing, area similar")
 
 
 def test_identity_is_exact_only():
