@@ -48,7 +48,6 @@ _PROFILES = (
     .join(connections, connections.c.id == sources.c.connection_id)
     .where(sources.c.customer_id == bindparam("customer"), sources.c.deleted_at.is_(None))
 )
-_PROFILE = select(profiles).where(profiles.c.source_record_id == bindparam("source"))
 _PROVENANCE = select(provenance).where(provenance.c.customer_id == bindparam("customer"))
 _CUSTOMER = select(customers).where(customers.c.id == bindparam("customer"))
 _REACHABLE = (
@@ -60,18 +59,10 @@ _REACHABLE = (
 
 
 def remember(db: Connection, source_record_id: uuid.UUID, person: PersonData,
-             observed_at: datetime, *, unless_same: bool = False) -> bool:
-    """Store (or replace) what this source record says about the person's name and locale.
-
-    ``unless_same``: look first, and write nothing when the source says what it said
-    before. Returns whether the profile was written.
-    """
-    said = {column: _clean(getattr(person, column)) for column in PROFILE_COLUMNS}
-    if unless_same:
-        before = db.execute(_PROFILE, {"source": source_record_id}).first()
-        if before is not None and all(getattr(before, k) == v for k, v in said.items()):
-            return False
-    values = {"source_record_id": source_record_id, "observed_at": observed_at, **said}
+             observed_at: datetime) -> None:
+    """Store (or replace) what this source record says about the person's name and locale."""
+    values = {"source_record_id": source_record_id, "observed_at": observed_at,
+              **_said(person)}
     db.execute(_REMEMBER[db.dialect.name], values)
 
 
@@ -86,6 +77,21 @@ def _upsert_profile(dialect: Any) -> Any:
 
 _REMEMBER = {"postgresql": _upsert_profile(postgresql), "sqlite": _upsert_profile(sqlite)}
 _INSERT_PROVENANCE = insert(provenance)
+
+
+def refresh(db: Connection, customer_id: uuid.UUID, source_record_id: uuid.UUID,
+            person: PersonData, observed_at: datetime, settings: SurvivorshipSettings,
+            now: datetime) -> bool:
+    """A source wrote this person onto the customer: keep its profile (only if it says
+    something new, so ``observed_at`` is when it last changed) and pick the golden record
+    again. Returns whether the customer row changed."""
+    found = candidates(db, customer_id)
+    said = _said(person)
+    mine = next((c for c in found if c.source_record_id == source_record_id), None)
+    if mine is None or any(mine.values[k] != v for k, v in said.items()):
+        remember(db, source_record_id, person, observed_at)
+        found = candidates(db, customer_id)
+    return recompute(db, customer_id, settings, now, known=found)
 
 
 def candidates(db: Connection, customer_id: uuid.UUID) -> list[Candidate]:
@@ -105,15 +111,17 @@ def customer_candidate(row: Mapping[str, Any]) -> Candidate:
 
 def recompute(db: Connection, customer_id: uuid.UUID, settings: SurvivorshipSettings,
               now: datetime, fallback: Sequence[Candidate] = (), *,
-              refresh_search: bool = False) -> bool:
+              refresh_search: bool = False, known: Sequence[Candidate] | None = None) -> bool:
     """Bring the customer's golden fields and provenance in step with its sources.
 
     ``fallback`` is used when no source record of the customer has a profile
     (customers made in the hub, or synced before profiles were kept).
     ``refresh_search``: its e-mails or phones changed too (a merge), so the
-    search text is rebuilt even if no name did. Returns whether the row changed.
+    search text is rebuilt even if no name did. ``known``: the candidates, when the
+    caller has just loaded them. Returns whether the row changed.
     """
-    chosen = golden(candidates(db, customer_id) or list(fallback), settings)
+    found = list(known) if known is not None else candidates(db, customer_id)
+    chosen = golden(found or list(fallback), settings)
     if not chosen and not refresh_search:
         return False
     customer = db.execute(_CUSTOMER, {"customer": customer_id}).one()._mapping
@@ -172,6 +180,10 @@ def _write_provenance(db: Connection, customer_id: uuid.UUID, chosen: Mapping[st
 def fields() -> list[str]:
     """Every customer column the golden record picks, in group order."""
     return [column for group in GROUPS.values() for column in group]
+
+
+def _said(person: PersonData) -> dict[str, Any]:
+    return {column: _clean(getattr(person, column)) for column in PROFILE_COLUMNS}
 
 
 def _clean(value: Any) -> Any:

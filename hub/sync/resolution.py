@@ -23,7 +23,10 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Uuid, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from hub.access.audit import CONNECTOR
 from hub.identity import golden
+from hub.identity.merge import merge
+from hub.identity.suggestions import dismissed_pairs
 from hub.identity.survivorship import Candidate, SurvivorshipSettings
 from hub.models import Base, ContactPoint, Customer, CustomerTag, FieldProvenance
 from hub.models.enums import ContactPointKind, CustomerStatus
@@ -97,14 +100,43 @@ class MatchByEmailOrPhone:
     def person_written(self, db: Connection, customer_id: uuid.UUID, source_id: uuid.UUID,
                        person: PersonData, observed_at: datetime, now: datetime, *,
                        fresh: bool) -> None:
-        golden.remember(db, source_id, person, observed_at)
         if fresh:
             # Made from this person alone: its fields are theirs, only provenance is missing.
+            golden.remember(db, source_id, person, observed_at)
             only = Candidate(source_id, None, None, observed_at,
                              {c: getattr(person, c) for c in golden.PROFILE_COLUMNS})
             golden.record_provenance(db, customer_id, only, now)
-        else:
-            golden.recompute(db, customer_id, self.survivorship, now)
+            return
+        golden.refresh(db, customer_id, source_id, person, observed_at, self.survivorship, now)
+        self.absorb_holders(db, customer_id, person, now)
+
+    def absorb_holders(self, db: Connection, customer_id: uuid.UUID, person: PersonData,
+                       now: datetime) -> None:
+        """Merge into this customer every other ACTIVE one holding one of the person's e-mails
+        or phones: a known customer who now shows another's address is that person.
+
+        The customer being written survives, so the rest of the record lands on a live
+        customer; pairs a person dismissed (or unmerged) stay apart.
+        """
+        points = contact_points.usable(person)
+        emails = sorted({p.value for p in points if p.data.kind is ContactPointKind.EMAIL})
+        phones = sorted({p.value for p in points if p.data.kind is ContactPointKind.PHONE})
+        if not emails and not phones:
+            return
+        holders = db.execute(_HOLDERS, {"emails": emails, "phones": phones}).all()
+        others = sorted({c for _, c in holders if c != customer_id}, key=str)
+        if not others:
+            return
+        active = db.scalars(_ACTIVE_OLDEST_FIRST, {"ids": others}).all()
+        if not active:
+            return
+        apart = dismissed_pairs(db, [customer_id])
+        by_email = {c for kind, c in holders if kind is ContactPointKind.EMAIL}
+        for other in active:
+            if frozenset((customer_id, other)) in apart:
+                continue
+            merge(db, customer_id, other, actor=CONNECTOR, survivorship=self.survivorship,
+                  rule="email" if other in by_email else "phone", now=now)
 
     def resolve_customer(
         self, session: Session, person: PersonData, source: SourceIdentity

@@ -59,7 +59,9 @@ from hub.sync.records import (
     SourceRecordData,
 )
 from hub.sync.writer import CanonicalWriter
-from tests.sync.factory import new_connection
+from hub.sync.engine import run_stream
+from tests.sync import factory
+from tests.sync.factory import map_record, new_connection, pages_of
 
 SURVIVORSHIP = SurvivorshipSettings()
 # Tables that record that a merge happened: they grow by design.
@@ -399,6 +401,56 @@ def test_records_of_an_absorbed_customer_land_on_the_survivor(engine, shops):
     assert customer_of(engine, shops[1], f"{ns}-b") == a
     with Session(engine) as session:
         assert session.get_one(Customer, b).status is CustomerStatus.MERGED
+
+
+# -- incremental: on every synced page --------------------------------------------------
+
+
+def test_a_synced_page_joins_a_new_record_to_its_customer_at_once(engine, shops):
+    ns = f"inc{uuid.uuid4().hex[:8]}"
+    shop, mail = new_connection(engine, "inc-shop"), new_connection(engine, "inc-mail")
+    run_stream(engine, shop, "customers", pages_of([factory.customer(ns, 1)], 10), map_record)
+    known = customer_of(engine, shop, "c1")
+    # Another platform's page: the same person, their e-mail in other case, a whole name.
+    page = [factory.customer(ns, 1, first="Given1 Family1", last=None,
+                             email=f"PERSON1@{ns.upper()}.test", phone=None, city=None),
+            factory.customer(ns, 2)]
+    run = run_stream(engine, mail, "members", pages_of(page, 10), map_record)
+    assert run.records_failed == 0
+    assert customer_of(engine, mail, "c1") == known
+    assert customer_of(engine, mail, "c2") != known
+    with Session(engine) as session:
+        joined = session.get_one(Customer, known)
+        assert (joined.given_name, joined.family_name) == ("Given1", "Family1")
+        rules = {p.field: p.rule for p in session.scalars(
+            select(FieldProvenance).where(FieldProvenance.customer_id == known))}
+    assert rules["given_name"] == "most_complete"
+
+
+def test_a_known_customer_showing_anothers_email_absorbs_them_at_once(engine, shops):
+    ns = f"inc{uuid.uuid4().hex[:8]}"
+    shop = new_connection(engine, "inc-twins")
+    records = [factory.customer(ns, 1), factory.customer(ns, 2)]
+    run_stream(engine, shop, "customers", pages_of(records, 10), map_record)
+    one, two = customer_of(engine, shop, "c1"), customer_of(engine, shop, "c2")
+    assert one != two
+    # c2 now gives c1's e-mail: one person after all, merged on the page that says so.
+    again = [factory.customer(ns, 2, version=5, email=f"person1@{ns}.test")]
+    run_stream(engine, shop, "customers", pages_of(again, 10), map_record)
+    with Session(engine) as session:
+        absorbed = session.get_one(Customer, one)
+        assert (absorbed.status, absorbed.merged_into_id) == (CustomerStatus.MERGED, two)
+        done = session.scalars(select(CustomerMerge).where(CustomerMerge.absorbed_id == one)).one()
+        assert (done.rule, done.merged_by) == ("email", "connector")
+        assert session.scalars(select(AuditEvent.action).where(
+            AuditEvent.record_id == str(two), AuditEvent.action == "customer.merge")).all()
+    # Unmerged by a person, the two stay apart however often the page comes again.
+    with engine.begin() as db:
+        unmerge(db, done.id, actor=SYSTEM, survivorship=SURVIVORSHIP)
+    again = [factory.customer(ns, 2, version=9, email=f"person1@{ns}.test")]
+    run_stream(engine, shop, "customers", pages_of(again, 10), map_record)
+    with Session(engine) as session:
+        assert session.get_one(Customer, one).status is CustomerStatus.ACTIVE
 
 
 # -- helpers -------------------------------------------------------------------------------
