@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub.identity.decide import Evidence
 from hub.identity.suggestions import suggest
-from hub.models import AuditEvent, Customer
+from hub.api.core.ids import from_global_id
+from hub.models import AuditEvent, Customer, SourceRecord
 from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.sync.records import ContactPointData, PersonData, SourceRecordData
 from hub.sync.writer import CanonicalWriter
@@ -62,10 +64,6 @@ def shop(sync_engine) -> uuid.UUID:
 def synced(sync_engine, shop: uuid.UUID, given: str, family: str | None) -> uuid.UUID:
     """A customer made by the sync writer from one record; its id."""
     ext = f"{given.replace(' ', '.')}-{uuid.uuid4().hex[:8]}"
-    from sqlalchemy.orm import Session
-
-    from hub.models import SourceRecord
-
     with Session(sync_engine) as session, session.begin():
         CanonicalWriter().write(session, shop, SourceRecordData(
             "customer", ext, {"id": ext}, source_updated_at=datetime.now(UTC),
@@ -189,11 +187,5 @@ async def test_suggestions_with_evidence_can_be_dismissed(as_scopes, sync_engine
     with sync_engine.connect() as db:
         logged = db.scalars(select(AuditEvent.action).where(
             AuditEvent.action == "merge_suggestion.dismiss",
-            AuditEvent.record_id == str(uuid.UUID(str(_uuid_of(node["id"])))))).all()
+            AuditEvent.record_id == str(from_global_id(node["id"])[1]))).all()
     assert logged == ["merge_suggestion.dismiss"]
-
-
-def _uuid_of(global_id: str) -> uuid.UUID:
-    from hub.api.core.ids import from_global_id
-
-    return from_global_id(global_id)[1]
