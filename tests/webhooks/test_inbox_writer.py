@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import create_async_db_engine
-from hub.sync.inbox import InboxWriter
+from hub.models import utcnow
+from hub.sync.inbox import InboxWriter, pending_events
 from tests.webhooks.deliveries import stored
 
 
@@ -55,3 +57,20 @@ async def test_a_vanished_connection_fails_alone(writer, engine, connection):
     )
     assert isinstance(good, uuid.UUID) and isinstance(bad, IntegrityError)
     assert [r.id for r in stored(engine, connection)] == [good] == committed
+
+
+async def test_a_stored_delivery_reads_back_as_it_came(writer, engine, connection):
+    inbox, _ = writer
+    headers = {"content-type": "application/json", "x-topic": "contact.updated ünïcode"}
+    body = b'{"id": 1, "bytes": "\xc3\xa9"}\x00\xff'
+    before = utcnow()
+    event_id = await asyncio.wait_for(inbox.store(connection, "e-read", "contact.updated",
+                                                  headers, body), 10)
+    (row,) = stored(engine, connection)
+    assert (row.id, row.connection_id, row.provider_event_id, row.topic) == (
+        event_id, connection, "e-read", "contact.updated")
+    assert row.headers == headers and row.body == body
+    assert row.processed_at is None and row.attempts == 0 and row.error is None
+    assert before <= row.received_at <= utcnow() and row.received_at.tzinfo is not None
+    # And the sweep's query, which compares received_at in SQL, finds it.
+    assert pending_events(engine, older_than=timedelta(0), connection_id=connection) == [event_id]
