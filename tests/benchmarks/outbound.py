@@ -13,7 +13,8 @@ subprocess (one worker, no access log, 127.0.0.1): it reads the body, notes the
   (``[webhooks] concurrency`` at a time, default 8), the attempt log and the outcome
   updates, every one of them in the database. Also measured with ``concurrency = 1``.
 - **LIMIT**: a plain loop of ``requests`` POSTs (one keep-alive ``requests.Session``)
-  of the same bodies with the same headers, to the same receiver, one after another.
+  of the same bodies with the same headers, to the same receiver, one after another
+  (``trust_env`` off, as the hub's session).
 
 The rate is events / wall time. Rounds alternate hub, loop, hub, loop... and the median
 of each side is reported. A round counts only when the receiver holds every event id
@@ -178,6 +179,7 @@ def run_loop(engine: Any, settings: Any, port: int, events: int) -> dict[str, An
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signer.sign(message_id, now, body)}))
     session = requests.Session()
+    session.trust_env = False  # as the hub's: no proxy or .netrc look-up per request
     started = time.perf_counter()
     for body, headers in prepared:
         response = session.post(url, data=body, headers=headers, timeout=(5, 15),
@@ -259,7 +261,8 @@ plain loop of `requests` POSTs of the same bodies and headers to the same receiv
   sealed secret, the POSTs ({args.concurrency} at a time, `[webhooks] concurrency`;
   also measured one at a time), one attempt row and one outcome update per delivery.
 - **Plain loop (the LIMIT)**: the same number of envelopes, signed beforehand, POSTed
-  one after another on one keep-alive `requests.Session`; nothing is written anywhere.
+  one after another on one keep-alive `requests.Session` (without the environment's
+  proxy and `.netrc` look-ups, like the hub's); nothing is written anywhere.
 
 Each round alternates hub, loop, hub with concurrency 1 ({args.rounds} rounds); the
 median of each is reported. A round counts only if the receiver got every event id
