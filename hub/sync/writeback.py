@@ -320,7 +320,9 @@ def run(engine: Engine, write_back_id: uuid.UUID, *, now: datetime | None = None
     try:
         connector, _, session = connector_session(engine, claimed.connection_id)
     except SyncNotStarted as error:
-        if isinstance(error.__context__, CredentialsError):
+        # Stored credentials the connector's model refuses want new ones; anything else
+        # (no key opens them, an unknown connector) already marked the connection FAILING.
+        if error.__suppress_context__ and isinstance(error.__context__, CredentialsError):
             return _needs_reauth(engine, claimed, str(error))
         return _failed(engine, claimed, str(error), None)
     try:
@@ -335,6 +337,10 @@ def run(engine: Engine, write_back_id: uuid.UUID, *, now: datetime | None = None
         return _finish(engine, claimed, WriteBackStatus.DEAD, error=_invalid(error))
     except ConnectorError as error:  # the platform refused it: sending it again changes nothing
         return _finish(engine, claimed, WriteBackStatus.DEAD, error=str(error))
+    except Exception as error:  # noqa: BLE001 - an action's bug: recorded, retried, then DEAD
+        log.exception("write-back %s (%s) failed", claimed.id, claimed.action)
+        return _failed(engine, claimed, f"{type(error).__name__}: {session.redact(str(error))}",
+                       None)
     return _finish(engine, claimed, WriteBackStatus.DONE, result=result)
 
 

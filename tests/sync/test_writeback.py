@@ -41,6 +41,7 @@ from hub.sync.writeback import (
     request_write_back,
     run,
 )
+from tests.connectors.base.conftest import _server, api  # noqa: F401 - a local HTTP API
 
 CONNECTORS = Path(__file__).resolve().parents[1] / "connectors"
 SHOP = "crmhub-test.myshopify.com"
@@ -405,3 +406,28 @@ def test_a_run_abandoned_by_its_worker_is_taken_again(engine, shop):
         row.status, row.started_at = WriteBackStatus.RUNNING, utcnow()
     assert fresh not in due_write_backs(engine, utcnow())
     assert run(engine, fresh) == WriteBackStatus.RUNNING
+
+
+def test_credentials_the_connector_refuses_wait_for_new_ones(engine, connect):
+    shop = connect("shopify", {"shop_domain": SHOP}, {"webhook_secret": "no access token"})
+    wid = request(engine, shop, "tag_customer", {"customer_id": BOB, "tags": ["VIP"]})
+    assert run(engine, wid) == WriteBackStatus.PENDING  # nothing sent: no session was made
+    assert connection(engine, shop).status == ConnectionStatus.NEEDS_REAUTH
+    assert "access_token" in write_back(engine, wid).last_error
+
+
+def test_an_answer_the_action_cannot_read_is_retried_then_dead(engine, connect, api):
+    ns = f"wb{uuid.uuid4().hex[:10]}"
+    api.route("POST", f"/{ns}/notes", [(201, {"Content-Type": "text/html"}, b"<html>ok</html>")])
+    example = connect("example", {"api_url": f"{api.url}/{ns}"}, {"api_key": "ex_live_0123"})
+    wid = request(engine, example, "add_note", {"contact_id": "c1", "body": "Called back."})
+    now = utcnow()
+    for attempt in range(1, 6):
+        status = run(engine, wid, now=now)
+        row = write_back(engine, wid)
+        assert row.attempts == attempt and "JSONDecodeError" in row.last_error
+        if attempt < 5:
+            assert status == WriteBackStatus.FAILED
+            now = row.next_attempt_at
+    assert status == WriteBackStatus.DEAD and row.last_error.startswith("gave up after 5")
+    assert "ex_live_0123" not in row.last_error
