@@ -14,9 +14,9 @@ connector writing back). Actions are ``"<record type>.<verb>"``: ``customer.tag`
 
 The API does not call ``record`` event by event. Each request carries an
 ``AuditTrail``: fields declared with an audited scope (``customers:read_pii``)
-note which customer they were read for, and after execution the view hands
-them, one event per customer, to the process's ``ReadAuditLog``, which writes
-the events of requests finishing together in one insert; the mutation
+note which customer they were read for, and after execution the view writes
+them, one event per customer, through the process's ``ReadAuditLog``, which
+writes the events of requests finishing together in one insert; the mutation
 base puts the event of a write on the trail, and the request's database writes
 it in the transaction of the change (``RequestDB.transaction``).
 """
@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, insert, or_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.principal import Principal
 from hub.access.scopes import Scope
@@ -218,49 +218,66 @@ class AuditTrail:
 
 
 class ReadAuditLog:
-    """Writes the PII-read events of a process's requests, those that arrive together at once.
+    """Writes the PII-read events of a process's requests, those that finish together at once.
 
     Each partner request that read PII must have its events committed before its
-    answer goes out. Were each request to insert and commit its own, requests
-    finishing together would queue for the database's writer (on SQLite, sleeping
-    in its busy handler). Instead a request hands its events here and waits: one
-    task writes everything handed in meanwhile in one insert and one commit, on a
-    connection of its own, then wakes each request, or raises the error in each
-    if the write failed. A request is never answered before its events are in.
+    answer goes out. A request alone inserts its events on its own connection, in
+    the transaction its reads left open (its writes have committed in their own),
+    and commits: one insert, one commit. Requests that finish while such a write
+    is under way do not queue for the database's writer one by one (on SQLite,
+    sleeping in its busy handler): they wait here, and when the write is done the
+    first of them writes all of their events, again in one insert and one commit,
+    and wakes the others, or raises the error in each if the write failed. Each
+    request writes at most once, and is never answered before its events are in.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._waiting: list[tuple[list[dict[str, Any]], asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+    def __init__(self) -> None:
+        self._writing = False
+        # Requests waiting for the write under way to end: their events, and the
+        # future that says True (write all of these now) or False (written).
+        self._waiting: list[tuple[list[dict[str, Any]], asyncio.Future[bool]]] = []
 
-    async def write(self, rows: list[dict[str, Any]]) -> None:
-        """Return once these events are committed; raise what the write raised otherwise."""
+    async def write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        """Return once ``rows`` are committed; raise what their write raised otherwise."""
         if not rows:
             return
-        loop = asyncio.get_running_loop()
-        written: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((rows, written))
-        writer = self._writer
-        if writer is None or writer.done() or writer.get_loop() is not loop:
-            self._writer = loop.create_task(self._write_waiting())
-        await written
-
-    async def _write_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            rows = [row for rows, _ in batch for row in rows]
+        if not self._writing:
+            self._writing = True
+            batch = [(rows, None)]
+        else:
+            turn: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            self._waiting.append((rows, turn))
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(insert(AuditEvent), rows)
-            except Exception as error:  # noqa: BLE001 - each waiting request answers with it
-                for _, written in batch:
-                    if not written.done():
-                        written.set_exception(error)
-            else:
-                for _, written in batch:
-                    if not written.done():
-                        written.set_result(None)
+                if not await turn:
+                    return
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled() and turn.result():
+                    self._hand_over()  # chosen to write, but gone: the next one writes
+                raise
+            batch, self._waiting = self._waiting, []
+        try:
+            await conn.execute(insert(AuditEvent), [row for rows, _ in batch for row in rows])
+            await conn.commit()
+        except Exception as error:
+            await conn.rollback()
+            for _, turn in batch:
+                if turn is not None and not turn.done():
+                    turn.set_exception(error)
+            raise
+        else:
+            for _, turn in batch:
+                if turn is not None and not turn.done():
+                    turn.set_result(False)
+        finally:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The write under way is over: the first request still waiting writes next."""
+        self._waiting = [(rows, turn) for rows, turn in self._waiting if not turn.done()]
+        if self._waiting:
+            self._waiting[0][1].set_result(True)
+        else:
+            self._writing = False
 
 
 # -- reading the log ---------------------------------------------------------------------------

@@ -107,7 +107,7 @@ class GraphQLView:
         self.settings = settings
         self.engine = engine
         self.limiter = limiter if limiter is not None else RateLimiter(settings)
-        self.read_audit = ReadAuditLog(engine)
+        self.read_audit = ReadAuditLog()
 
     async def __call__(self, request: Request) -> Response:
         request_id = request_id_of(request)
@@ -192,9 +192,7 @@ class GraphQLView:
             return self._errors(429, [_rate_limited(refused)], media, limits)
         if audit.reads:
             try:
-                # The answer is computed: let the connection go while the events are written.
-                await db.close()
-                await self.read_audit.write(audit.take_reads())
+                await db.using(self.read_audit.write, audit.take_reads())
             except Exception:  # whatever broke, unaudited PII must not go out
                 log.exception("could not write the audit log of request %s", request_id)
                 message = "The audit log could not be written, so nothing is returned; try again."
