@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from hub.access.audit import SYSTEM, Actor
-from hub.identity.merge import merge
+from hub.identity.merge import MergeError, merge
 from hub.identity.normalise import PersonRecord
 from hub.identity.resolve import Progress, Resolution, ResolveSettings, resolve
 from hub.identity.suggestions import dismissed_pairs, suggest
@@ -55,6 +55,7 @@ class Plan:
 @dataclass
 class Applied:
     merged: int = 0
+    # Merges left out (a customer changed since the plan) and suggestions already decided.
     skipped: int = 0
     suggested: int = 0
 
@@ -132,11 +133,17 @@ def apply(engine: Engine, plan: Plan, survivorship: SurvivorshipSettings,
     done = Applied()
     total = len(plan.merges) + 1
     for step, (survivor, absorbed) in enumerate(plan.merges.items(), start=1):
-        with engine.begin() as db:
-            for customer_id, rule, probability in absorbed:
-                merge(db, survivor, customer_id, actor=actor, survivorship=survivorship,
-                      rule=rule, probability=probability)
-                done.merged += 1
+        try:
+            with engine.begin() as db:
+                for customer_id, rule, probability in absorbed:
+                    merge(db, survivor, customer_id, actor=actor, survivorship=survivorship,
+                          rule=rule, probability=probability)
+        except MergeError:
+            # Someone merged or erased one of them since the plan was made: the cluster
+            # is left for the next run, which sees the database as it is now.
+            done.skipped += len(absorbed)
+        else:
+            done.merged += len(absorbed)
         if progress is not None:
             progress(step, total)
     decisions = plan.resolution.suggestions
