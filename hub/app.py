@@ -22,7 +22,7 @@ from hub.auth.server import AuthState
 from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
 from hub import tasks
 from hub.settings import Settings, get_settings
-from hub.webhooks import webhook_routes
+from hub.webhooks import WebhookEndpoint
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -63,16 +63,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await engine.dispose()
         sync_engine.dispose()
 
+    webhooks = WebhookEndpoint(engine, settings, sync_engine=sync_engine)
     routes = [
         # A bound method, so that Starlette passes a Request rather than raw ASGI.
         Route("/graphql", graphql.__call__, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *oauth_routes(auth),
-        *webhook_routes(engine, settings, sync_engine=sync_engine),
+        *webhooks.routes(),
     ]
-    # The sign-in and consent pages keep the user in a signed cookie; the API never reads it.
-    middleware = [session_middleware(settings)]
+    # Deliveries are answered ahead of the rest (hub/webhooks.py). The sign-in and consent
+    # pages keep the user in a signed cookie; the API never reads it.
+    middleware = [webhooks.middleware(), session_middleware(settings)]
     app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
