@@ -105,12 +105,11 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("street", lambda p: _one(p.street)),
     BlockingRule("postcode + house number", lambda p: _one(p.postcode, _house_number(p.street))),
     BlockingRule("postcode + street name", lambda p: _one(p.postcode, _street_word(p.street))),
-    BlockingRule("family name + postcode", lambda p: _one(p.family_name, p.postcode)),
     BlockingRule("given name + postcode", lambda p: _one(p.given_name, p.postcode)),
     BlockingRule("family name + house number",
                  lambda p: _one(p.family_name, _house_number(p.street))),
-    BlockingRule("birth date + house number",
-                 lambda p: _one(p.birth_date, _house_number(p.street))),
+    BlockingRule("street name + house number",
+                 lambda p: _one(_street_word(p.street), _house_number(p.street))),
 )
 
 

@@ -248,10 +248,21 @@ class Columns:
         return next(k for k, c in enumerate(self.comparisons) if c.name == name)
 
     def frequencies(self, index: int, left: np.ndarray) -> np.ndarray:
-        """The share of people having the value ``left`` has in the field: for exact agreements."""
+        """The share of people having the value ``left`` has in the field: for exact agreements.
+
+        For fields that may be swapped (given and family name) it is the larger of the value's
+        shares in either: a pair agreeing crosswise on *Morrison* agrees on a common family
+        name, however rare it is as a given name.
+        """
         column = self.columns[index][0]
         codes = column.codes[left]
-        return np.where(codes >= 0, column.frequency[np.maximum(codes, 0)], np.nan)
+        found = np.where(codes >= 0, _share(column, codes), np.nan)
+        own = self.comparisons[index]
+        for k, c in enumerate(self.comparisons):
+            if own.name == c.swaps_with or (own.swaps_with and own.swaps_with == c.name):
+                found = np.fmax(found, np.where(codes >= 0, _share(self.columns[k][0], codes),
+                                                np.nan))
+        return found
 
     def _swapped(self, levels: np.ndarray, one: int, other: int, left: np.ndarray,
                  right: np.ndarray) -> None:
@@ -285,6 +296,12 @@ def _encode(people: Sequence[NormalisedPerson], values: Values, ids: dict[str, i
     present = codes[codes >= 0]
     counts = np.bincount(present, minlength=len(ids)).astype(float)
     return Column(codes, list(ids), others, counts / max(len(present), 1))
+
+
+def _share(column: Column, codes: np.ndarray) -> np.ndarray:
+    # Codes shared with another field may be past the end of this one's frequencies.
+    known = codes < len(column.frequency)
+    return np.where(known, column.frequency[np.where(known, np.maximum(codes, 0), 0)], 0.0)
 
 
 def _levels(comparison: Comparison, column: Column, a: np.ndarray, b: np.ndarray,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pytest
 
 from hub.identity.compare import MISSING, Columns, Comparison
 from hub.identity.normalise import NormalisedPerson
@@ -124,3 +125,17 @@ def test_a_custom_exact_comparison():
     loyalty = Comparison("loyalty", lambda p: p.region)
     columns = Columns.encode([person(region="gold"), person(region="gold")], [loyalty])
     assert columns.compare(np.array([0]), np.array([1])).tolist() == [[1]]
+
+
+def test_a_crosswise_name_is_as_common_as_in_either_field():
+    # "morrison" is rare as a given name and common as a family name: agreeing on it crosswise
+    # is agreeing on a common family name.
+    people = [person(key=i, given_name=g, family_name="morrison") for i, g in
+              enumerate(["grace", "ann", "bob", "cara"])]
+    people.append(person(key=9, given_name="morrison", family_name="grace"))
+    columns = Columns.encode(people)
+    given, family = columns.index("given_name"), columns.index("family_name")
+    swapped = np.array([4])
+    assert columns.frequencies(given, swapped)[0] == pytest.approx(0.8)
+    assert columns.frequencies(family, np.array([0]))[0] == pytest.approx(0.8)
+    assert columns.frequencies(given, np.array([1]))[0] == pytest.approx(0.2)
