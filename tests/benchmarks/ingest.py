@@ -11,8 +11,8 @@ backend:
 - **hub**: ``hub.sync.engine.run_stream`` with a stream-style mapping
   (raw dict -> ``SourceRecordData``): per page one transaction holding the
   records (``CanonicalWriter``: source identity upsert, payload hash, identity
-  resolution by e-mail and phone, customer, contact points, one SAVEPOINT per
-  record), the stream bookmark and the run's counts.
+  resolution by e-mail and phone with its profile and provenance hooks, customer,
+  contact points, the customer events), the stream bookmark and the run's counts.
 - **raw (the LIMIT)**: the same canonical rows, customers + source records +
   contact points, built straight from the raw records (the normalised values the
   generator knows, the same search fields and payload hash) and written by the
@@ -643,11 +643,12 @@ a fresh, migrated database of the backend and in a subprocess of its own:
 - **hub**: `hub.sync.engine.run_stream` with a stream-style mapping (raw dict ->
   `SourceRecordData` with a person, an e-mail and a phone), i.e. the whole pipeline a
   connector's stream goes through: per page of {page_size} one transaction with the
-  records, the stream's bookmark and the run's counts; per record a SAVEPOINT, the
-  source-identity look-up, the payload and its SHA-256, e-mail and phone normalisation
+  records, the stream's bookmark and the run's counts; per page the source-identity
+  look-up; per record the payload and its SHA-256, e-mail and phone normalisation
   (E.164 with `phonenumbers`), identity resolution by e-mail and phone
-  (`MatchByEmailOrPhone`), the customer with its search fields, the source record and
-  its contact points (`CanonicalWriter`).
+  (`MatchByEmailOrPhone`, with the source's profile and the customer's field
+  provenance), the customer with its search fields, the source record and its contact
+  points (`CanonicalWriter`), and per page the customers' `customer.created` events.
 - **raw (the LIMIT)**: the same canonical rows, customers + source records + contact
   points, with the same values (names, normalised e-mail and phone, display/sort/search
   text, payload JSON and its hash, UUIDv7 ids), built straight from the raw records and
@@ -692,64 +693,63 @@ Goals: hub/raw ≥ {goal}x in the same run; hub peak RSS ≤ {rss} MB while inge
 (load average 3-8 on 2 CPUs): absolute rates move by up to ±50 % between runs; the
 ratio is taken in one run, hub then raw.
 
-### Where the hub's time goes (2026-11-23)
+### Where the hub's time goes (2026-11-23, second pass)
 
-Measured with `--profile` (cProfile of the hub side, 20,000 records, SQLite) and by
+Measured with `--profile` (cProfile of the hub side, 3,000 records, SQLite) and by
 timing every statement at the driver (SQLAlchemy's `before/after_cursor_execute`,
-5,000 records on SQLite, 10,000 on PostgreSQL, no profiler).
+4,000 records on SQLite, 3,000 on PostgreSQL, no profiler), on the shared 2-CPU
+machine at a load average of 9-11.
 
-1. **Seven statements per record, one record at a time.** For each record: SAVEPOINT,
-   the source-identity SELECT, the resolver's e-mail/phone SELECT, INSERT customer,
-   INSERT source record, INSERT contact points (one executemany of two rows), RELEASE
-   SAVEPOINT; the raw side sends three statements per page of {page_size}.
-   - SQLite, 500-700 µs per record: the driver's own `execute` is 21 % of it (~145 µs);
-     SQLAlchemy Core's work around each statement (compiled-cache key, bind processing
-     through the column types: `UTCDateTime`, `Uuid`, JSON through the stdlib `json`;
-     cursor and result set-up; savepoint bookkeeping) is the largest part: under the
-     profiler `Connection.execute` is 64 % of the run including the driver's 14 %, i.e.
-     about 50 µs of Python per statement; SAVEPOINT + RELEASE alone 15 %.
-   - PostgreSQL, 1.2-1.8 ms per record: 64 % is waiting for the server, seven round
-     trips of ~170 µs each (SAVEPOINT and RELEASE ~230 µs together).
-2. **Normalising twice, and an ORM detour.** `contact_points.usable` (e-mail folding,
-   E.164 parsing with `phonenumbers`) runs in the writer and again in
-   `MatchByEmailOrPhone.resolve_customer`, which is handed `PersonData` only: 12 % of
-   the profiled run (`phonenumbers.parse` 7 %; the second parse hits its cache). The
-   resolver's SELECT goes through the ORM `Session.execute` (15 % cumulative for one
-   statement per record) where the writer uses the Core connection.
-3. **PostgreSQL: a cached plan that scans the whole table.** psycopg prepares a
-   statement on the server after 5 executions, and PostgreSQL then keeps a generic
-   plan made while `contact_points` was (nearly) empty; only an ANALYZE of the table
-   invalidates it. With autovacuum off and no ANALYZE, the resolver's look-up became a
-   sequential scan of `contact_points` for every record: a first 100,000-record run had
-   read 3.08 billion rows in 55,503 sequential scans by record 55,000, averaging ~40
-   records/s (quadratic). With 6,000 records: 6,003 sequential scans, 36 million rows
-   read, no index scan; the same with psycopg's `prepare_threshold=None`: 11,382
-   index scans. With autovacuum on, this lasts until its first ANALYZE of the table, and
-   a large first sync can outrun autovacuum. This benchmark runs autovacuum's ANALYZE
-   itself; the hub should not depend on it, e.g. `connect_args={{"prepare_threshold":
-   None}}` for the engine syncs use (`hub/db.py`), or an ANALYZE of the three tables
-   after the first pages of a sync into empty tables.
-4. **Memory stays flat.** Pages are made lazily and nothing accumulates per record
-   across pages: the hub side's peak RSS is a few MB above what it has once imported
-   and connected, for 100,000 and for 1,000,000 records alike.
+What changed since the first pass (the numbers below are after it):
 
-What would reach the goal: write a page at a time, not a record at a time. One SELECT
-for the page's source identities (`IN`), one for every e-mail and phone of the page
-(duplicates within the page resolved in Python), one multi-row INSERT (or `COPY`) per
-table per page, and a SAVEPOINT only when a page fails, to redo it record by record
-and dead-letter the culprit; plus normalising once (the resolver given the writer's
-normalised points: the `CustomerResolver` protocol in `hub/sync/resolution.py`) and the
-resolver's query on the Core connection. That removes the seven statements per record
-of finding 1, and with them nearly all of PostgreSQL's round trips. What stays on SQLite is Python per
-record that both sides pay in some form (mapping, normalising once, canonical JSON and
-its hash, building rows: roughly 150-200 µs against the raw side's 60-70 µs), which by
-this arithmetic, not measured, would put the hub at about 0.3-0.4x.
+- **No SAVEPOINT per record.** A page is written without one; only when a record
+  fails to write is the page rolled back and written again with a SAVEPOINT per
+  record, so that the culprit alone goes to the dead letters (mapping failures need
+  no database and are dead-lettered at once). Two statements per record fewer.
+- **The page's stored source records in one SELECT** per object type (the records and
+  the identities they name), instead of one SELECT per record; a record that is
+  written is read again first, so a customer changed meanwhile is never missed.
+- **The identity hooks' upsert built once.** Since the first pass, identity
+  resolution keeps each source's profile and the customer's field provenance for
+  every person written (`MatchByEmailOrPhone.person_written`, `hub/identity/golden.py`),
+  and customer events are noted per record and written once per page. The profile
+  upsert built a new `INSERT … ON CONFLICT` construct per call: 43 % of a profiled
+  run, 13 % for its `excluded` columns alone. It is now built once per dialect.
 
-No change was made to `hub/sync/writer.py`: per record it runs the one SELECT and one
-INSERT a source-identity upsert needs, and its own Python (canonical JSON twice: 1.3 %)
-is noise. Everything above lives in `hub/sync/engine.py` (the per-record SAVEPOINT),
-`people.py`, `resolution.py` and `hub/db.py`, and each fix is a change to the sync's
-design or its database set-up rather than a small, safe optimisation of the writer.
+What is left, per record (a first sync: every record a new person):
+
+1. **Six statements, one record at a time**: the resolver's e-mail/phone SELECT,
+   INSERT customer, INSERT source record, INSERT contact points (one executemany of
+   two rows), the source profile upsert and the provenance INSERT; the raw side sends
+   three statements per page of {page_size}, and writes neither profiles, provenance
+   nor events (the comparison keeps the LIMIT to the three tables both sides share).
+   - SQLite: 60-150 µs each at the driver under that load, and SQLAlchemy Core's
+     work around each statement (compiled-cache key, bind processing through the
+     column types, cursor and result set-up) about as much again: under the profiler
+     `Connection.execute` is still the largest part of the run.
+   - PostgreSQL: 1.2-1.9 ms per statement, nearly all of it waiting for the server
+     (one round trip each, with the server on the same 2 busy CPUs).
+2. **Python per record** that both sides pay in some form (mapping, normalising,
+   canonical JSON and its hash, building rows), plus normalising twice (the writer
+   and the resolver each call `contact_points.usable`).
+3. **Memory stays flat.** Pages are made lazily and nothing accumulates across pages:
+   the hub side's peak RSS is a few MB above what it has once imported and connected.
+   The 1,000,000-record rows below are from the first pass; the second pass keeps
+   nothing more across pages (the page's look-up lives in its transaction's session).
+
+Why the goal is still out of reach, and what would reach it: the resolver and the
+identity hooks are called per record, each with its own statements, and the rows
+they write reference the customer and source record just inserted (foreign keys
+that PostgreSQL checks at once), so the writer's own INSERTs cannot be held back
+and sent as one `executemany` per page while the hooks run in between. Reaching
+0.25x needs the hook protocol itself to work per page: the resolver given the
+page's persons (one SELECT for every e-mail and phone of the page, duplicates
+within the page settled in Python), and `person_written` given the page's
+(customer, source record, person) triples, to write profiles and provenance with
+one `executemany` each. Then every table is written once per page, as on the raw
+side, and PostgreSQL's round trips drop from six per record to about ten per page.
+That is a change of the `CustomerResolver` protocol in `hub/sync/resolution.py`,
+which identity resolution shares, and is left to be made with it.
 
 <!-- ingest-results:
 {results}
