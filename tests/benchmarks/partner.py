@@ -400,8 +400,9 @@ median of the blocks' partner/internal ratios. That one is the steadiest.
 Two hubs are measured, one after the other:
 
 - **as served**: `hub.app:create_app` as it is, so the partner also pays for the audit
-  event of its PII reads (DESIGN §8, `hub/access/audit.py`: one insert and commit per
-  request after execution, serialised by SQLite's single writer);
+  event of its PII reads (DESIGN §8, `hub/access/audit.py`: after execution, the
+  `ReadAuditLog` writes the events of the requests that finish together in one insert
+  and commit, and each waits for its own);
 - **no read audit**: the same app with only that audit switched off, which leaves the
   cost of row-level access: the grants in force (read with the token, in the same
   statement), the sharing conditions inside each statement that loads rows (the
