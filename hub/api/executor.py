@@ -158,6 +158,15 @@ class HubExecutionContext(ExecutionContext):
         if field is None or field.args or self.middleware_manager is not None:
             return None
         resolve = field.resolve
+        leaf = get_nullable_type(field.type)
+        if not is_leaf_type(leaf):
+            return None
+        non_null = is_non_null_type(field.type)
+        # A resolver that needs nothing of the ResolveInfo but its type's name can say how
+        # to read the field without one (``NodeObjectType.resolve_id``).
+        reader_for = getattr(resolve, "plain_reader", None)
+        if reader_for is not None:
+            return reader_for(parent_type.name), leaf.serialize, non_null
         if not (
             isinstance(resolve, partial)
             and resolve.func is dict_or_attr_resolver
@@ -166,14 +175,19 @@ class HubExecutionContext(ExecutionContext):
             and not resolve.keywords
         ):
             return None
-        leaf = get_nullable_type(field.type)
-        if not is_leaf_type(leaf):
-            return None
-        return attrgetter(resolve.args[0]), leaf.serialize, is_non_null_type(field.type)
+        return attrgetter(resolve.args[0]), leaf.serialize, non_null
 
 
 async def _settled(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
-    """The fields' results once those still pending are awaited, side by side."""
+    """The fields' results once those still pending are awaited, side by side.
+
+    Most objects have one pending field (a customer's orders, an edge's node): that
+    one is awaited directly, without the task ``gather`` would wrap it in.
+    """
+    if len(pending) == 1:
+        name = pending[0]
+        results[name] = await results[name]
+        return results
     values = await asyncio.gather(*(results[name] for name in pending))
     results.update(zip(pending, values))
     return results

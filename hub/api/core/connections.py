@@ -7,7 +7,7 @@ from typing import Any
 
 import graphene
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
-from graphql import SelectionSetNode
+from graphql import SelectionSetNode, get_argument_values
 from sqlalchemy import ColumnElement, FromClause, Table, func, select
 
 from hub.access.scopes import Scope
@@ -84,11 +84,65 @@ async def root_page(
         stmt = stmt.add_columns(counted.correlate(None).scalar_subquery().label("_total"))
     rows = await ctx.db.all(page.apply(stmt, ordering))
     total = rows[0]._total if asks_count and rows else None
+    if rows and not ctx.principal.is_partner:
+        await _load_nested_pages(info, rows[: page.limit])
 
     async def count() -> int:
         return await ctx.db.scalar(counted)
 
     return page.page(rows, ordering, count, total)
+
+
+async def _load_nested_pages(info: graphene.ResolveInfo, rows: Sequence[Any]) -> None:
+    """Load the nested connections the query asks of each row (``edges { node { orders(...) } }``)
+    now, all rows at once, so that each resolves with its page instead of a future apiece:
+    graphql-core wraps every pending field in a coroutine and gathers them in tasks.
+
+    Internal callers only (a partner's scopes are decided per customer, by the field guard,
+    which still runs for every field). Whatever goes wrong here is left for the field's own
+    resolver to report.
+    """
+    edge_type = _object_type(info.return_type).fields.get("edges")
+    if edge_type is None:
+        return
+    node_field = _object_type(edge_type.type).fields.get("node")
+    if node_field is None:
+        return
+    node_type = _object_type(node_field.type)
+    edges = [f for f in _fields(info.field_nodes, info.fragments) if f.name.value == "edges"]
+    nodes = [f for f in _fields(edges, info.fragments) if f.name.value == "node"]
+    ids = [row.id for row in rows]
+    ctx = info.context
+    for field_node in _fields(nodes, info.fragments):
+        field = node_type.fields.get(field_node.name.value)
+        page_loader, required = _page_loader_of(field.resolve if field is not None else None)
+        if page_loader is None or not required <= ctx.principal.scopes:
+            continue
+        try:
+            args = get_argument_values(field, field_node, info.variable_values)
+            loader = page_loader(ctx, [field_node], info.fragments, args)
+            await loader.fill(ids)
+        except Exception:  # noqa: BLE001 - the resolver reports it, per row, as ever
+            continue
+
+
+def _object_type(type_: Any) -> Any:
+    while hasattr(type_, "of_type"):
+        type_ = type_.of_type
+    return type_
+
+
+def _page_loader_of(resolve: Any) -> tuple[Any, frozenset[str]]:
+    """The ``page_loader`` of a relation field's resolver, through the guards around it, and
+    the scopes those guards require."""
+    required: frozenset[str] = frozenset()
+    while resolve is not None:
+        required |= getattr(resolve, "required_scopes", frozenset())
+        found = getattr(resolve, "page_loader", None)
+        if found is not None:
+            return found, required
+        resolve = getattr(resolve, "__wrapped__", None)
+    return None, required
 
 
 def relation_field(
@@ -106,13 +160,18 @@ def relation_field(
     if filter_input is not None:
         arguments["filter"] = graphene.Argument(filter_input)
 
-    def resolve(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
-        ctx = info.context
+    def loader(ctx: Any, field_nodes: Sequence[FieldNode], fragments: Any, args: Any) -> Any:
         page = PageRequest.from_args(ctx.settings.api, **args)
         key = filter_key(args.get("filter"))
-        wanted = wanted_of(info.field_nodes, info.fragments, relation)
+        wanted = wanted_of(field_nodes, fragments, relation)
         ordering = sorts.choose(args.get("order_by"))
-        return ctx.loader(PageLoader, relation, ordering, page, key, wanted).load(root.id)
+        return ctx.loader(PageLoader, relation, ordering, page, key, wanted)
+
+    def resolve(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
+        # The page itself when ``root_page`` loaded it with its parents, else a future.
+        return loader(info.context, info.field_nodes, info.fragments, args).get(root.id)
+
+    resolve.page_loader = loader  # type: ignore[attr-defined]
 
     return Field(
         connection,

@@ -185,6 +185,18 @@ class PageLoader(RequestLoader):
         self.page = page
         self.filters = filters
         self.wanted = wanted
+        self.known: dict[Any, Page] = {}
+
+    def get(self, key: Any) -> Any:
+        """The page of ``key`` when this request loaded it already (``fill``), else an awaitable."""
+        found = self.known.get(key)
+        return found if found is not None else self.load(key)
+
+    async def fill(self, keys: Sequence[Any]) -> None:
+        """Load the pages of these parents now, in one statement, for ``get`` to answer at once."""
+        missing = [key for key in keys if key not in self.known]
+        if missing:
+            await self.batch_load_fn(missing)
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[Page]:
         relation, ordering, page = self.relation, self.ordering, self.page
@@ -219,6 +231,7 @@ class PageLoader(RequestLoader):
             total = (rows[0]._total if rows else 0) if counted else None
             pages.append(page.page(rows, ordering, _count_of(counter, key), total))
         await self._load_children(pages)
+        self.known.update(zip(keys, pages))
         return pages
 
     async def _load_children(self, pages: list[Page]) -> None:

@@ -51,6 +51,9 @@ def guard(resolver: Callable[..., Any], required: frozenset[str]) -> Callable[..
             raise not_granted(required - held)
         return await resolved(resolver(root, info, **kwargs))
 
+    # What is guarded, and how: read by ``hub.api.core.connections`` to load nested pages early.
+    guarded.__wrapped__ = resolver  # type: ignore[attr-defined]
+    guarded.required_scopes = required  # type: ignore[attr-defined]
     return guarded
 
 
@@ -95,6 +98,7 @@ def noting_reads(resolver: Callable[..., Any]) -> Callable[..., Any]:
                 trail.read("customer", getattr(root, "customer_id", None), field_name)
         return value
 
+    noting.__wrapped__ = resolver  # type: ignore[attr-defined]
     return noting
 
 

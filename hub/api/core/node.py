@@ -78,6 +78,13 @@ class NodeObjectType(graphene.ObjectType):
         return None
 
 
+# The same id for the executor's short cut, which reads fields without a ResolveInfo
+# (``plain_reader`` in hub/api/executor.py): keep the two in step.
+NodeObjectType.resolve_id.plain_reader = (  # type: ignore[attr-defined]
+    lambda type_name: lambda row: to_global_id(type_name, row.id)
+)
+
+
 class Typed:
     """A loaded row that remembers its GraphQL type, for the abstract ``node`` field."""
 
