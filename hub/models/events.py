@@ -29,7 +29,7 @@ from hub.models.enums import enum_type
 class WebhookDeliveryStatus(enum.StrEnum):
     PENDING = "PENDING"  # waiting for its (next) attempt
     DELIVERED = "DELIVERED"  # the receiver answered 2xx
-    FAILED = "FAILED"  # given up: retries exhausted, or the subscription was disabled
+    FAILED = "FAILED"  # given up after max_attempts; webhookRedeliver sends it again
 
 
 class OutboxEvent(Base):

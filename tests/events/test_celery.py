@@ -1,9 +1,10 @@
-"""The sweep as a Celery job: a real broker, a real `crmhub worker`, a real receiver."""
+"""The sweep as a Celery job: a real broker, a real Celery worker process, a real receiver."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import uuid
 
 from sqlalchemy.orm import Session
@@ -15,7 +16,6 @@ from tests.jobs.conftest import (  # noqa: F401 - broker_url and queue are fixtu
     ROOT,
     Worker,
     broker_url,
-    crmhub_command,
     queue,
     wait_for,
     worker_env,
@@ -35,9 +35,14 @@ def test_a_worker_delivers_what_the_queue_asks(quiet, database_url, broker_url, 
                      CRMHUB_WEBHOOKS__ALLOWED_NETWORKS=json.dumps(["127.0.0.1/32"]))
     log = tmp_path / "worker.log"
     with log.open("wb") as handle:
+        # The Celery app `crmhub worker` runs, under a node name of its own: a RabbitMQ
+        # broker shared with other workers refuses a second `celery@<host>` control queue.
         worker = Worker(subprocess.Popen(
-            [*crmhub_command(), "worker", "--concurrency", "1"], cwd=ROOT, env=env,
-            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True), log)
+            [sys.executable, "-m", "celery", "-A", "hub.tasks", "worker", "--pool", "solo",
+             "--queues", queue, "--hostname", f"webhooks-{uuid.uuid4().hex[:8]}@%h",
+             "--without-mingle", "--without-gossip", "--loglevel", "info"],
+            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True),
+            log)
     queued = settings.model_copy(update={"jobs": settings.jobs.model_copy(
         update={"broker_url": broker_url, "queue": queue})})
     try:
