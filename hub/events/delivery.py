@@ -254,12 +254,17 @@ class Sender:
                 "webhook-timestamp": str(int(started.timestamp())),
                 "webhook-signature": signer.sign(message_id, started, body),
             }
-            response = self.session.post(
-                claimed.url, data=body.encode("utf-8"), headers=headers, allow_redirects=False,
-                timeout=(self.webhooks.connect_timeout_seconds, self.webhooks.read_timeout_seconds))
+            # Streamed: only the start of the answer is read, however much the receiver sends.
+            with self.session.post(
+                    claimed.url, data=body.encode("utf-8"), headers=headers,
+                    allow_redirects=False, stream=True,
+                    timeout=(self.webhooks.connect_timeout_seconds,
+                             self.webhooks.read_timeout_seconds)) as response:
+                start = response.raw.read(EXCERPT_CHARS * 4, decode_content=True)
             outcome.status_code = response.status_code
             outcome.succeeded = 200 <= response.status_code < 300
-            outcome.response_excerpt = _redact(response.text[:EXCERPT_CHARS], secret) or None
+            excerpt = start.decode(response.encoding or "utf-8", "replace")[:EXCERPT_CHARS]
+            outcome.response_excerpt = _redact(excerpt, secret) or None
             if not outcome.succeeded:
                 outcome.error = f"the receiver answered {response.status_code}"
         except TargetRefused as error:

@@ -81,6 +81,7 @@ class Receiver:
     base_url: str = ""
     secrets: dict[str, str] = field(default_factory=dict)
     script: dict[str, list[int]] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)  # bodies instead of "status N"
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,7 +105,8 @@ class Receiver:
             status = planned.pop(0) if planned else 200
         if not verified:
             status = 401
-        return PlainTextResponse(f"status {status}", status_code=status)
+        answer = self.answers.get(path, f"status {status}")
+        return PlainTextResponse(answer, status_code=status)
 
 
 @pytest.fixture(scope="session")

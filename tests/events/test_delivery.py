@@ -274,3 +274,20 @@ def test_old_events_with_nothing_left_to_send_are_pruned(quiet, database_url, re
         assert session.get(OutboxEvent, waiting) is not None  # still to be sent
         assert session.scalars(select(WebhookDelivery).where(
             WebhookDelivery.event_id == sent)).all() == []
+
+
+def test_only_the_start_of_an_answer_is_kept_and_never_the_secret(quiet, hook_settings, receiver):
+    from hub.events.secrets import new_secret
+
+    path = _path()
+    secret = new_secret()
+    # A receiver that echoes the secret back, in an answer of a megabyte.
+    receiver.answers[path] = ("leak " + secret.reveal() + " ") + "x" * 1_000_000
+    sub = subscribe(quiet, hook_settings, receiver, path, ["customer.updated"], secret=secret)
+    _emit(quiet)
+    assert sweep(quiet, hook_settings).delivered == 1
+    [attempt] = _attempts(quiet, _delivery(quiet, sub.id).id)
+    assert attempt.response_excerpt.startswith("leak *** x")
+    assert len(attempt.response_excerpt) <= 500
+    assert secret.reveal() not in attempt.response_excerpt
+    assert secret.reveal().removeprefix("whsec_") not in attempt.response_excerpt
