@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Date, Enum, Row, Table, Uuid, delete, insert,
 
 from hub.access.audit import Actor, actor_of, record_sync
 from hub.access.principal import Principal
-from hub.events.outbox import EventType, emit
+from hub.events.outbox import EventType, emit, global_id
 from hub.identity import golden
 from hub.identity.suggestions import decide_pair
 from hub.identity.survivorship import SurvivorshipSettings
@@ -154,8 +154,8 @@ def merge(db: Connection, survivor_id: uuid.UUID, absorbed_id: uuid.UUID, *,
     if audit:
         record_sync(db, actor, "customer.merge", "customer", survivor_id, details=details)
     emit(db, EventType.CUSTOMER_MERGED,
-         {"survivor": str(survivor_id), "absorbed": str(absorbed_id), "merge": str(merge_id),
-          "rule": rule},
+         {"absorbed": global_id("Customer", absorbed_id),
+          "merge": global_id("CustomerMerge", merge_id), "rule": rule},
          subject=("Customer", survivor_id), occurred_at=now)
     return merge_id
 
@@ -231,7 +231,7 @@ def unmerge(db: Connection, merge_id: uuid.UUID, *, actor: Principal | Actor,
         record_sync(db, actor, "customer.unmerge", "customer", survivor_id, details=details)
     for customer_id in (survivor_id, absorbed_id):
         emit(db, EventType.CUSTOMER_UPDATED,
-             {"changed": ["unmerge"], "merge": str(merge_id)},
+             {"changed": ["unmerge"], "merge": global_id("CustomerMerge", merge_id)},
              subject=("Customer", customer_id), occurred_at=now)
     return survivor_id, absorbed_id
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hub.access.audit import SYSTEM
+from hub.events.outbox import global_id
 from hub.identity.merge import MergeError, MergeErrorCode, last_merge_of, merge, unmerge
 from hub.identity.survivorship import SurvivorshipSettings
 from hub.models import (
@@ -248,7 +249,8 @@ def test_versions_move_forward_and_the_pair_is_remembered(engine, shops):
         events = session.execute(select(OutboxEvent.type, OutboxEvent.subject_id,
                                         OutboxEvent.payload)
                                  .where(OutboxEvent.subject_id.in_([a, b]))).all()
-        of_merge = sorted((t, s) for t, s, p in events if str(merge_id) in str(p))
+        of_merge = sorted((t, s) for t, s, p in events
+                          if global_id("CustomerMerge", merge_id) in str(p))
         assert of_merge == sorted([("customer.merged", a), ("customer.updated", a),
                                    ("customer.updated", b)])
 
