@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.identity.survivorship import (
     GROUPS,
-    ONLY_SOURCE,
     Candidate,
     Choice,
     SurvivorshipSettings,
@@ -141,18 +140,7 @@ def recompute(db: Connection, customer_id: uuid.UUID, settings: SurvivorshipSett
     return bool(changes)
 
 
-def record_provenance(db: Connection, customer_id: uuid.UUID, only: Candidate,
-                      now: datetime) -> None:
-    """The provenance of a customer just made from one source: every field is that source's."""
-    chosen = {group: Choice(group, only, ONLY_SOURCE) for group in GROUPS if only.has(group)}
-    if chosen:
-        db.execute(_INSERT_PROVENANCE, [
-            {"customer_id": customer_id, "field": column, "decided_at": now, **row}
-            for column, row in _provenance_values(chosen).items()
-        ])
-
-
-def _provenance_values(chosen: Mapping[str, Choice]) -> dict[str, dict[str, Any]]:
+def provenance_values(chosen: Mapping[str, Choice]) -> dict[str, dict[str, Any]]:
     return {
         column: {"value": _text(value), "source_record_id": choice.candidate.source_record_id,
                  "rule": choice.rule, "observed_at": choice.candidate.observed_at}
@@ -162,7 +150,7 @@ def _provenance_values(chosen: Mapping[str, Choice]) -> dict[str, dict[str, Any]
 
 def _write_provenance(db: Connection, customer_id: uuid.UUID, chosen: Mapping[str, Choice],
                       now: datetime) -> None:
-    wanted = _provenance_values(chosen)
+    wanted = provenance_values(chosen)
     stored = {row.field: row for row in db.execute(_PROVENANCE, {"customer": customer_id})}
     stale = [f for f, row in stored.items()
              if f not in wanted or any(getattr(row, k) != v for k, v in wanted[f].items())]

@@ -27,7 +27,7 @@ from hub.access.audit import CONNECTOR
 from hub.identity import golden
 from hub.identity.merge import merge
 from hub.identity.suggestions import dismissed_pairs
-from hub.identity.survivorship import Candidate, SurvivorshipSettings
+from hub.identity.survivorship import SurvivorshipSettings
 from hub.models import Base, ContactPoint, Customer, CustomerTag, FieldProvenance
 from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.settings import get_settings
@@ -101,11 +101,9 @@ class MatchByEmailOrPhone:
                        person: PersonData, observed_at: datetime, now: datetime, *,
                        fresh: bool) -> None:
         if fresh:
-            # Made from this person alone: its fields are theirs, only provenance is missing.
+            # Made from this person alone: its fields are theirs. Their provenance is worked
+            # out when asked for (``Customer.provenance``) rather than written for everyone.
             golden.remember(db, source_id, person, observed_at)
-            only = Candidate(source_id, None, None, observed_at,
-                             {c: getattr(person, c) for c in golden.PROFILE_COLUMNS})
-            golden.record_provenance(db, customer_id, only, now)
             return
         golden.refresh(db, customer_id, source_id, person, observed_at, self.survivorship, now)
         self.absorb_holders(db, customer_id, person, now)

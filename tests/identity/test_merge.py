@@ -381,13 +381,22 @@ def test_source_priority_wins_when_configured(engine, shops):
     assert rules == {"source_priority"}
 
 
-def test_a_customer_of_one_source_has_that_source_as_provenance(engine, shops):
+def test_provenance_is_stored_once_a_second_source_joins(engine, shops):
     ns = uuid.uuid4().hex[:8]
     a = person(engine, shops[0], ns, "solo")
+    stored = select(FieldProvenance).where(FieldProvenance.customer_id == a)
     with Session(engine) as session:
-        rows = session.scalars(select(FieldProvenance).where(FieldProvenance.customer_id == a)).all()
-    assert {r.rule for r in rows} == {"only_source"}
-    assert {r.source_record_id for r in rows} == {source_id(engine, shops[0], f"{ns}-solo")}
+        # One source: nothing to choose, nothing written (the API works it out when asked).
+        assert session.scalars(stored).all() == []
+    write(engine, shops[1], customer_record(f"{ns}-again", PersonData(
+        given_name="Solo", family_name="Merge", contact_points=(email(ns, "solo"),)),
+        datetime.now(UTC)))
+    assert customer_of(engine, shops[1], f"{ns}-again") == a
+    with Session(engine) as session:
+        rows = session.scalars(stored).all()
+    # No source knows a locale: only the name is picked.
+    assert {r.field for r in rows} == {"kind", "given_name", "family_name", "organization_name"}
+    assert {r.rule for r in rows} == {"most_recent"}
 
 
 # -- old ids -------------------------------------------------------------------------------

@@ -39,6 +39,13 @@ mutation($merge: ID, $customer: ID) {
 }
 """
 CUSTOMER = "query($id: ID!) { customer(id: $id) { id status } node(id: $id) { id } }"
+PROVENANCE = """
+query($id: ID!) {
+  customer(id: $id) {
+    provenance { field value connection connector objectType externalId rule observedAt }
+  }
+}
+"""
 SUGGESTIONS = """
 query($customer: ID, $status: MergeSuggestionStatus) {
   mergeSuggestions(first: 10, filter: {customerId: $customer, status: $status}) {
@@ -85,6 +92,15 @@ async def test_merge_then_unmerge_old_ids_follow(as_scopes, sync_engine, shop):
     api = as_scopes(MERGER)
     bob = synced(sync_engine, shop, "Bob", "Norman")
     fb = synced(sync_engine, shop, "Bob Norman", None)
+    # Made from one source, every field is that source's.
+    alone = (await api.query(PROVENANCE, {"id": gid("Customer", fb)}))["customer"]["provenance"]
+    assert {p["field"]: (p["value"], p["rule"], p["connector"]) for p in alone} == {
+        "kind": ("PERSON", "only_source", "toyshop"),
+        "given_name": ("Bob Norman", "only_source", "toyshop"),
+        "family_name": (None, "only_source", "toyshop"),
+        "organization_name": (None, "only_source", "toyshop"),
+    }
+    assert {p["objectType"] for p in alone} == {"customer"} and alone[0]["observedAt"]
 
     merged = (await api.query(MERGE, {"survivor": gid("Customer", bob),
                                       "absorbed": gid("Customer", fb)}))["customerMerge"]
