@@ -8,7 +8,7 @@ query asks for them. Each way must give the numbers the database gives.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from hub.api.core.ids import to_global_id
 from hub.models import Customer, Order, OrderLine
@@ -101,3 +101,39 @@ async def test_root_total_count_on_every_page_and_past_the_last(internal, sync_e
     # Past the last row the page is empty, and the count is still counted.
     past = (await internal.query(CUSTOMERS, {"after": data["pageInfo"]["endCursor"]}))["customers"]
     assert past["edges"] == [] and past["totalCount"] == expected
+
+
+PAGE_OF_FEW_FIELDS = """
+{ customers(first: 5) { edges { node {
+  id displayName %s
+  orders(first: 2) { edges { node { number total } } }
+} } } }
+"""
+
+
+async def statements_of(app, internal, query: str) -> list[str]:
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        data = await internal.query(query)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(data["customers"]["edges"]) == 5
+    return seen
+
+
+async def test_pages_select_the_columns_their_fields_read(app, internal):
+    statements = await statements_of(app, internal, PAGE_OF_FEW_FIELDS % "")
+    customers = next(s for s in statements if "FROM customers" in s and "orders" not in s)
+    orders = next(s for s in statements if "FROM orders" in s)
+    assert "display_name" in customers and "search_text" not in customers
+    assert "orders.total" in orders and "subtotal" not in orders
+    # A field whose resolver does not say what it reads gets the whole row.
+    statements = await statements_of(app, internal, PAGE_OF_FEW_FIELDS % "tags")
+    customers = next(s for s in statements if "FROM customers" in s and "orders" not in s)
+    assert "search_text" in customers

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import graphene
+from graphene.types.resolver import dict_or_attr_resolver
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 from graphql import SelectionSetNode, get_argument_values
 from sqlalchemy import ColumnElement, FromClause, Table, func, select
@@ -13,6 +15,7 @@ from sqlalchemy import ColumnElement, FromClause, Table, func, select
 from hub.access.scopes import Scope
 from hub.api.core.dataloaders import PageLoader, Relation, Wanted, filter_key
 from hub.api.core.fields import Field
+from hub.api.core.node import CUSTOMER_KEYS
 from hub.api.core.pagination import Ordering, Page, PageRequest, SortDirection, page_arguments
 
 
@@ -78,8 +81,18 @@ async def root_page(
     page = PageRequest.from_args(ctx.settings.api, **args)
     ordering = sorts.ordering(args.get("order_by"))
     counted = select(func.count()).select_from(source).where(*where)
-    stmt = select(*(columns if columns is not None else [source])).where(*where)
-    asks_count = wanted_of(info.field_nodes, info.fragments).total_count
+    wanted = wanted_of(
+        info.field_nodes,
+        info.fragments,
+        return_type=info.return_type,
+        always=("id", *(o.key.key for o in sorts.orderings.values())),
+        table=source if columns is None and isinstance(source, Table) else None,
+    )
+    if columns is None:
+        picked = wanted.columns
+        columns = [source] if picked is None else [source.c[name] for name in picked]
+    stmt = select(*columns).where(*where)
+    asks_count = wanted.total_count
     if asks_count:
         stmt = stmt.add_columns(counted.correlate(None).scalar_subquery().label("_total"))
     rows = await ctx.db.all(page.apply(stmt, ordering))
@@ -120,7 +133,7 @@ async def _load_nested_pages(info: graphene.ResolveInfo, rows: Sequence[Any]) ->
             continue
         try:
             args = get_argument_values(field, field_node, info.variable_values)
-            loader = page_loader(ctx, [field_node], info.fragments, args)
+            loader = page_loader(ctx, [field_node], info.fragments, field.type, args)
             await loader.fill(ids)
         except Exception:  # noqa: BLE001 - the resolver reports it, per row, as ever
             continue
@@ -160,16 +173,22 @@ def relation_field(
     if filter_input is not None:
         arguments["filter"] = graphene.Argument(filter_input)
 
-    def loader(ctx: Any, field_nodes: Sequence[FieldNode], fragments: Any, args: Any) -> Any:
+    # Read whatever the query asks: rows are grouped by parent and ordered by key and id.
+    always = ("id", relation.parent_key, *(o.key.key for o in relation.orderings.values()))
+
+    def loader(
+        ctx: Any, field_nodes: Sequence[FieldNode], fragments: Any, return_type: Any, args: Any
+    ) -> Any:
         page = PageRequest.from_args(ctx.settings.api, **args)
         key = filter_key(args.get("filter"))
-        wanted = wanted_of(field_nodes, fragments, relation)
+        wanted = wanted_of(field_nodes, fragments, relation, return_type, always)
         ordering = sorts.choose(args.get("order_by"))
         return ctx.loader(PageLoader, relation, ordering, page, key, wanted)
 
     def resolve(root: Any, info: graphene.ResolveInfo, **args: Any) -> Any:
         # The page itself when ``root_page`` loaded it with its parents, else a future.
-        return loader(info.context, info.field_nodes, info.fragments, args).get(root.id)
+        page_loader = loader(info.context, info.field_nodes, info.fragments, info.return_type, args)
+        return page_loader.get(root.id)
 
     resolve.page_loader = loader  # type: ignore[attr-defined]
 
@@ -193,28 +212,78 @@ def wanted_of(
     field_nodes: Sequence[FieldNode],
     fragments: dict[str, FragmentDefinitionNode],
     relation: Relation | None = None,
+    return_type: Any = None,
+    always: Sequence[str] = ("id",),
+    table: Table | None = None,
 ) -> Wanted:
-    """Whether a connection's selection asks for ``totalCount``, and which of the relation's
-    ``children`` fields its nodes ask for."""
+    """What a connection's selection asks: ``totalCount``, which of the relation's
+    ``children`` fields, and which columns its nodes read (with ``always``), when the
+    connection's GraphQL type is given and every field asked says which (``_reads``)."""
     node = field_nodes[0]
     found = _WANTED.get(id(node))
     if found is not None and found[0] is node and len(field_nodes) == 1:
         return found[1]
     names = {f.name.value for f in _fields(field_nodes, fragments)}
+    edges = [f for f in _fields(field_nodes, fragments) if f.name.value == "edges"]
+    nodes = [f for f in _fields(edges, fragments) if f.name.value == "node"]
+    node_fields = list(_fields(nodes, fragments))
     children: set[str] = set()
     if relation is not None and relation.children:
-        node_fields = _fields(
-            [f for f in _fields(field_nodes, fragments) if f.name.value == "edges"], fragments
-        )
-        nodes = [f for f in node_fields if f.name.value == "node"]
-        asked = {to_snake(f.name.value) for f in _fields(nodes, fragments)}
+        asked = {to_snake(f.name.value) for f in node_fields}
         children = {name for name, _ in relation.children if name in asked}
-    wanted = Wanted("totalCount" in names, frozenset(children))
+    table = relation.table if relation is not None else table
+    columns = None
+    if return_type is not None and table is not None:
+        columns = _columns(return_type, node_fields, always, table)
+    wanted = Wanted("totalCount" in names, frozenset(children), columns)
     if len(field_nodes) == 1:
         if len(_WANTED) >= _MAX_WANTED:
             _WANTED.clear()
         _WANTED[id(node)] = (node, wanted)
     return wanted
+
+
+def _columns(
+    connection_type: Any, node_fields: Sequence[FieldNode], always: Sequence[str], table: Table
+) -> tuple[str, ...] | None:
+    """The columns of its table the nodes' asked fields read, or None when one of them does
+    not say (a resolver without ``reads``): then every column."""
+    edge_field = _object_type(connection_type).fields.get("edges")
+    node_field = _object_type(edge_field.type).fields.get("node") if edge_field else None
+    if node_field is None:
+        return None
+    node_type = _object_type(node_field.type)
+    needed = set(always)
+    customer_key = CUSTOMER_KEYS.get(node_type.name)
+    if customer_key is not None:
+        needed.add(customer_key)
+    for field_node in node_fields:
+        name = field_node.name.value
+        if name.startswith("__"):
+            continue
+        field = node_type.fields.get(name)
+        reads = _reads(field.resolve) if field is not None else None
+        if reads is None:
+            return None
+        needed.update(reads)
+    if not needed <= set(table.c.keys()):
+        return None
+    return tuple(column.name for column in table.c if column.name in needed)
+
+
+def _reads(resolve: Any) -> tuple[str, ...] | None:
+    """The columns a field's resolver reads: its own attribute for graphene's default
+    resolver, what ``reads`` declared, the row's id for a nested connection."""
+    while resolve is not None:
+        if isinstance(resolve, partial) and resolve.func is dict_or_attr_resolver:
+            return (resolve.args[0],)
+        needs = getattr(resolve, "needs", None)
+        if needs is not None:
+            return tuple(needs)
+        if getattr(resolve, "page_loader", None) is not None:
+            return ("id",)
+        resolve = getattr(resolve, "__wrapped__", None)
+    return None
 
 
 def _fields(

@@ -160,6 +160,8 @@ class Wanted:
 
     total_count: bool = False
     children: frozenset[str] = frozenset()
+    # The columns its nodes' fields read (``connections.wanted_of``); None: every column.
+    columns: tuple[str, ...] | None = None
 
 
 class PageLoader(RequestLoader):
@@ -204,14 +206,23 @@ class PageLoader(RequestLoader):
         bounds = page.bounds(ordering)
         counted = self.wanted.total_count and not bounds
         clauses = [*relation.filters(self.filters), *bounds]
+        columns = self.wanted.columns
         if clauses:
             visible = _visible(principal, relation)
-            stmt = _page_statement(relation, ordering, page, [*visible, *clauses], counted)
+            stmt = _page_statement(
+                relation, ordering, page, [*visible, *clauses], counted, columns
+            )
         else:
             # Without filters or cursors the statement depends on the page's shape
             # and on whose rows it may return only.
             shape = (
-                relation, ordering.name, page.backwards, page.limit, counted, _sharing(principal)
+                relation,
+                ordering.name,
+                page.backwards,
+                page.limit,
+                counted,
+                columns,
+                _sharing(principal),
             )
             stmt = _PAGE_STATEMENTS.get(shape)
             if stmt is None:
@@ -219,7 +230,7 @@ class PageLoader(RequestLoader):
                 stmt = _remember(
                     _PAGE_STATEMENTS,
                     shape,
-                    _page_statement(relation, ordering, page, visible, counted),
+                    _page_statement(relation, ordering, page, visible, counted, columns),
                 )
         grouped: dict[Any, list[Any]] = defaultdict(list)
         for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: list(keys)}):
@@ -290,6 +301,7 @@ def _page_statement(
     page: PageRequest,
     clauses: Sequence[ColumnElement[bool]],
     counted: bool = False,
+    columns: tuple[str, ...] | None = None,
 ) -> Select[Any]:
     position = (
         func.row_number()
@@ -298,7 +310,7 @@ def _page_statement(
     )
     total = [func.count().over(partition_by=relation.partition).label("_total")] if counted else []
     inner = (
-        select(relation.table, position, *total)
+        select(*_selected(relation.table, columns), position, *total)
         .where(relation.partition.in_(_parent_keys(relation)), *clauses)
         .subquery()
     )
@@ -307,6 +319,10 @@ def _page_statement(
         .where(inner.c._position <= page.limit + 1)
         .order_by(inner.c[relation.parent_key], inner.c._position)
     )
+
+
+def _selected(table: Table, columns: tuple[str, ...] | None) -> list[Any]:
+    return [table] if columns is None else [table.c[name] for name in columns]
 
 
 def _count_statement(relation: Relation, clauses: Sequence[ColumnElement[bool]]) -> Select[Any]:

@@ -29,6 +29,17 @@ class NodeType:
     scopes: frozenset[str]
 
 
+def reads(*columns: str) -> Any:
+    """Declare the columns of its row a resolver reads, so that pages can select just those
+    (``hub/api/core/connections.py``); a field without a resolver reads its own column."""
+
+    def declare(resolver: Any) -> Any:
+        resolver.needs = columns
+        return resolver
+
+    return declare
+
+
 NODE_TYPES: dict[str, NodeType] = {}
 # How many merges ``load_node`` follows from an old id before it gives up (a cycle guard).
 MAX_SUCCESSORS = 16
@@ -69,6 +80,7 @@ class NodeObjectType(graphene.ObjectType):
             CUSTOMER_KEYS[cls._meta.name] = cls.customer_key
 
     @staticmethod
+    @reads("id")
     def resolve_id(root: Any, info: graphene.ResolveInfo) -> str:
         return to_global_id(info.parent_type.name, root.id)
 

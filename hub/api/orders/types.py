@@ -11,7 +11,7 @@ from hub.access.scopes import Scope
 from hub.api.core.connections import Sorts
 from hub.api.core.dataloaders import Relation
 from hub.api.core.enums import FinancialStatusEnum, FulfillmentStatusEnum, OrderStatusEnum
-from hub.api.core.node import NodeObjectType
+from hub.api.core.node import NodeObjectType, reads
 from hub.api.core.pagination import CountableConnection
 from hub.api.core.scalars import DateTime, Money
 from hub.api.orders.dataloaders import LinesByOrderLoader, OrderByIdLoader
@@ -51,6 +51,7 @@ class Order(NodeObjectType):
     lines = graphene.List(graphene.NonNull(OrderLine), required=True)
 
     @staticmethod
+    @reads("id")
     def resolve_lines(root: Any, info: graphene.ResolveInfo) -> Any:
         # Usually loaded with the orders' page (``ORDERS_OF_CUSTOMER.children``).
         return info.context.loader(LinesByOrderLoader).get(root.id)
