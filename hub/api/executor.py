@@ -34,6 +34,7 @@ from graphql import (
     get_nullable_type,
     is_leaf_type,
     is_non_null_type,
+    is_object_type,
     parse,
     specified_rules,
     validate,
@@ -152,6 +153,30 @@ class HubExecutionContext(ExecutionContext):
         if not pending:
             return results
         return _settled(results, pending)
+
+    _objects: dict[Any, GraphQLObjectType | None] = {}
+
+    def complete_value(
+        self,
+        return_type: Any,
+        field_nodes: list[FieldNode],
+        info: Any,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        # An object (or non-null object) of a concrete type that checks nothing of its
+        # values goes straight to its fields: graphql-core would get there the same way,
+        # through two calls and five type tests per object. Null, errors and every other
+        # type take the general path.
+        object_type = self._objects.get(return_type, _NOT_PLANNED)
+        if object_type is _NOT_PLANNED:
+            inner = get_nullable_type(return_type)
+            plain = is_object_type(inner) and inner.is_type_of is None
+            object_type = self._objects[return_type] = inner if plain else None
+        if object_type is not None and result is not None and not isinstance(result, Exception):
+            fields = self.collect_subfields(object_type, field_nodes)
+            return self.execute_fields(object_type, result, path, fields)
+        return super().complete_value(return_type, field_nodes, info, path, result)
 
     def _reader(self, parent_type: GraphQLObjectType, name: str) -> Reader | None:
         field: GraphQLField | None = parent_type.fields.get(name)
