@@ -502,7 +502,8 @@ the run; without a server the backend is reported as skipped.
 
 To see where the hub's time goes: `.venv/bin/python -m tests.benchmarks.profile_hub
 --backend sqlite --workload customers` (cProfile of the ASGI app called in-process, one
-request at a time; `--gc freeze` to see it without full garbage collections,
+request at a time, after `gc.freeze()` as the app does at start-up; `--gc default`
+to see it with full garbage collections,
 `--profiler none` to sample it with py-spy instead).
 
 ### Machine
@@ -521,63 +522,91 @@ CPU-bound.
 
 {verdicts}
 
-### Where the hub's time goes (profile of 2026-11-23)
+### How the ratios moved (2026-11-23)
 
-Measured with `tests/benchmarks/profile_hub.py` (cProfile, and py-spy sampling of the
-same loop), SQLite, one request at a time, CPU per request. Fixed in the same change
-as this benchmark: the windowed page statement of every nested connection
-(`PageLoader`) and its SQLAlchemy cache key were rebuilt on every request (about
-0.6 ms per connection; Customer360 has four): they are now built once per page shape
-with the parents' ids bound at execution (`hub/api/core/dataloaders.py`), which took
-Customer360 from 13.6 to 10.2 ms in-process and from 0.25x to about 0.5x of the
-LIMIT; and graphql-core's `is_awaitable` check, which raised and caught an exception
-inside SQLAlchemy's `Row.__getattr__` for every row it completed, is replaced by a
-type check (`hub/api/executor.py`, about 7 % of a page of 50).
+Same command, same machine, same day; hub/raw on requests per second (server CPU
+ratio in brackets):
 
-What is left, biggest first:
+| Backend | Workload | First run of this benchmark | Start of this round | End of this round |
+|---|---|---|---|---|
+| sqlite | Customer360 | 0.42x (0.32x) | 0.43x (0.35x) | 0.61x (0.50x) |
+| sqlite | CustomersWithOrders | 0.10x (0.10x) | 0.16x (0.15x) | 0.37x (0.38x) |
+| postgresql | Customer360 | 0.34x (0.30x) | 0.45x (0.37x) | 0.42x (0.43x) |
+| postgresql | CustomersWithOrders | 0.16x (0.11x) | 0.29x (0.16x) | 0.47x (0.44x) |
 
-1. **The cyclic garbage collector: about a third of a page of 50** (46 to 31 ms
-   in-process with `gc.freeze()` after start-up; 70 to 47-52 CPU-ms/req under uvicorn with
-   8 connections; about 10 % of Customer360). A request allocates hundreds of
-   thousands of short-lived containers (graphql-core's dicts, lists, coroutines and
-   tasks, SQLAlchemy rows), which keeps triggering collections, and every full
-   collection walks all the long-lived objects of the process (modules, the schema,
-   SQLAlchemy metadata). Fix: `gc.collect(); gc.freeze()` once the app is built (in
-   `create_app`'s lifespan start-up or `crmhub serve`), possibly with a higher
-   generation-0 threshold (`gc.set_threshold`).
-2. **graphql-core's async execution of nested connections: most of the rest of a page
-   of 50.** Over the same data held in memory, graphql-core executes
-   CustomersWithOrders in 6.9 ms with synchronous resolvers but 12.6 ms when the
-   relation and `totalCount` fields are async resolvers, as in the hub: graphql-core
-   3.2 wraps every awaitable field in a coroutine and gathers every object and list
-   that holds one in asyncio tasks (632 tasks for one page of 50 customers, 129 orders
-   and 332 lines). In the sampled profile graphql-core is about 38 % and the event
-   loop/tasks about 24 % of the page's time after the GC fix. Fix direction: fewer
-   awaits per object, e.g. a page loader that loads what the selection asks of its
-   rows (lines, counts) in its own batch and hands graphql-core plain values, so that
-   `Order.lines` and `totalCount` resolve synchronously.
-3. **SQLAlchemy row handling, 12-15 % of a page of 50:** every loader selects the whole
-   table (`select(table)`), so each row carries and type-processes columns nobody asked
-   for (customers' `search_text`, `sort_name` and JSON `attributes`; 17 order columns
-   for 6 asked), uuids become `uuid.UUID` objects, and resolvers read them through
-   `Row.__getattr__`. Fix: select the columns the GraphQL types use.
-4. **Per-statement overhead, most of what is left of Customer360:** 16 statements per
-   request (the token lookup, the customer, tags, contact points, addresses, sources,
-   consents, four pages and four separate counts, lines, comments) against 12 in the
-   LIMIT (no authentication; counts ride along as `COUNT(*) OVER ()`), each through the
-   async adaptor (a greenlet switch and a round trip to the aiosqlite thread per cursor
-   call) and, for the list loaders, a statement and cache key built per request. Fix
-   direction: count in the page statement when both are asked
-   (`COUNT(*) OVER (PARTITION BY parent)`), and build `ListByKeyLoader` statements
-   once as the page ones now are.
+"Start of this round" already had `gc.freeze()` after start-up (`hub/app.py`) and
+the partner row rules (`hub/access/rows.py`, which internal callers skip). What
+changed since, each measured in-process with `profile_hub.py` (SQLite, CPU per
+request, on a machine shared with other work, so ±15 %):
 
-5. **The bearer-token lookup is built anew on every request:** `hub/auth/bearer.py`
-   `_live_token_query()` composes its select from ORM attributes each time, and
-   SQLAlchemy then computes its cache key: about 0.4-0.55 ms before the statement
-   even runs, some 4 % of Customer360 (the LIMIT does no authentication at all). Fix:
-   build it once with bind parameters (the digest and the current time), as the page
-   statements now are. JWT access tokens, which would add a signature check per
-   request, are not measured here.
+1. **Plain fields without graphql-core's per-field machinery** (`hub/api/executor.py`,
+   `HubExecutionContext`). A page of 50 customers with their orders and lines is about
+   2,500 scalar fields that graphene answers with its default resolver; graphql-core
+   built a `ResolveInfo`, coerced (no) arguments, called the resolver through
+   `functools.partial`, made a `Path` and dispatched completion for each. They are now
+   read and serialised in one step, global ids too (`NodeObjectType.resolve_id` says
+   how); anything unusual takes the general path.
+2. **Fewer awaits.** A nested connection's `totalCount` is `COUNT(*) OVER (PARTITION
+   BY parent)` in its page statement when the page has no cursor, and a root
+   connection's an uncorrelated subquery of its page statement, so `totalCount`
+   resolves without a future. Order lines load with their orders' page when asked
+   (`Relation.children`), and a page of customers loads the nested connections asked
+   under `edges.node` for all its rows before execution (internal callers), so that
+   `Customer.orders` and `Order.lines` resolve with plain values. An object with one
+   pending field awaits it without a task. Per page of 50: from 154 asyncio tasks and
+   204 gathered objects to none and 13.
+3. **Statements built once.** `ListByKeyLoader` statements (tags, contact points,
+   addresses, sources, consents, lines, comments) and the bearer-token lookup
+   (`hub/auth/bearer.py`, about 0.5 ms per request) are built once with their
+   parameters bound at execution, as the page statements already were. Customer360
+   went from 16 statements to 12 (the LIMIT runs 11 to 12 and authenticates
+   nobody), the page of 50 from 6 to 4.
+4. **Only the columns asked.** A page selects its id, parent key, sort keys,
+   customer key and the columns of the fields the query asks (a field graphene answers
+   by default reads its own column; a resolver says what it reads with `@reads`; a
+   field that does not say gets the whole row). The page of 50 reads 3 of 17 customer
+   and 7 of 16 order columns: 40 % fewer money and timestamp conversions.
+5. **Objects completed in one step**: an object of a concrete type goes straight to
+   its fields instead of through graphql-core's two-call, five-test dispatch.
+6. The estimated cost of a cached document is walked once per operation and
+   page-size variables (`hub/api/core/limits.py`); edges make their cursor only when
+   the query asks for it.
+
+In-process CPU per request went from about 46 to 18-20 ms for the page of 50 (Python
+calls per request from about 64,000 before the last three steps to 51,500), and from
+about 10 to 8 ms for Customer360.
+
+### Where the rest goes
+
+From `profile_hub.py` with cProfile (counts are exact; shares of own time are
+cProfile's, which over-weighs many small calls):
+
+- **Page of 50 customers with orders and lines** (51,500 Python calls per request):
+  building the response, object by object: 600 objects (50 customers, 179 edges,
+  129 orders, 332 lines, the page infos) each get a dict filled field by field by our
+  `execute_fields` (27 % of own time with the rest of the hub's code), and about 400
+  fields still take graphql-core's general path (edges, node, orders, lines,
+  pageInfo, totalCount: 15 %); most of the remaining half is the builtins those call
+  (type tests, dict lookups, string formatting of money). Then the SQLite rows' type
+  conversions: 751 `uuid.UUID`, 598 money and 202 timestamp conversions per request;
+  order lines are still selected whole (their loader is shared by every use in a
+  request). Next steps: order lines selected by column like the pages; money on
+  SQLite serialised from its stored integer (1/10,000 units) rather than through
+  `Decimal`; lists of edges built by the connection itself instead of one object
+  completion per edge.
+- **Customer360** (10,200 calls per request): statements. Its 12 statements are
+  about 40 % of its own time in SQLAlchemy's execution path plus the `aiosqlite`
+  thread hand-offs, the same per-statement cost the LIMIT pays for its 11 to 12;
+  graphql-core is under 5 %. What the hub does that the LIMIT does not: the
+  bearer-token lookup (one statement), and the request context, loaders and field
+  guards (about 7 %). On PostgreSQL, where the goal is not met in this run, the
+  split is starker: SQLAlchemy's execution path 36 % and psycopg 31 % of own time for
+  the same 12 statements, graphql-core 5 %, the hub's own code about 8 %. The hub's
+  statements cost more each than the LIMIT's hand-written ones: the list loaders
+  (tags, contact points, addresses, sources, consents, lines, comments) select whole
+  rows, and every batched statement binds its keys as an expanding `IN`, which
+  SQLAlchemy renders anew at each execution. Next steps: list loaders selecting by
+  column as the pages now do, and one statement for the customer's five small lists.
 
 {mark}
 {results}

@@ -205,9 +205,9 @@ def main() -> None:
     parser.add_argument(
         "--gc",
         choices=["default", "freeze"],
-        default="default",
-        help="freeze: gc.freeze() after the warm-up, to see the hub without "
-        "full collections scanning its long-lived objects",
+        default="freeze",
+        help="freeze (the default, as the app does at start-up): gc.freeze() after the "
+        "warm-up; default: full collections scan the long-lived objects too",
     )
     parser.add_argument(
         "--profiler",
