@@ -32,9 +32,12 @@ def _emit(session: Session) -> None:
     pending = session.info.pop(_KEY, None)
     if not pending:
         return
-    emit_many(session.connection(), [
-        event_row("customer.created" if created else "customer.updated",
-                  {"source": "sync", "connectionId": global_id("Connection", connection_id)},
-                  subject=("Customer", customer_id), occurred_at=now)
-        for customer_id, (created, connection_id, now) in pending.items()
-    ])
+    connections: dict[uuid.UUID, str] = {}
+    rows = []
+    for customer_id, (created, connection_id, now) in pending.items():
+        if connection_id not in connections:
+            connections[connection_id] = global_id("Connection", connection_id)
+        rows.append(event_row("customer.created" if created else "customer.updated",
+                              {"source": "sync", "connectionId": connections[connection_id]},
+                              subject=("Customer", customer_id), occurred_at=now, plain=True))
+    emit_many(session.connection(), rows)

@@ -85,8 +85,13 @@ def event_row(
     *,
     subject: Subject | None = None,
     occurred_at: datetime | None = None,
+    plain: bool = False,
 ) -> dict[str, Any]:
-    """The values of one outbox row; raises ``UnknownEventType`` for a type not catalogued."""
+    """The values of one outbox row; raises ``UnknownEventType`` for a type not catalogued.
+
+    ``plain``: ``data`` holds only JSON values already (str, int, lists, dicts), so it is
+    stored as given (the sync writer's events, made by the thousand).
+    """
     type_name = getattr(event_type, "value", event_type)
     if type_name not in EVENT_TYPES:
         raise UnknownEventType(f"{type_name!r} is not an event type; known: {sorted(EVENT_TYPES)}")
@@ -97,7 +102,7 @@ def event_row(
         "id": new_id(),
         "type": type_name,
         # Round-tripped now: a value JSON cannot hold fails in the caller, not in the commit.
-        "payload": json.loads(json.dumps(payload, default=_plain)),
+        "payload": payload if plain else json.loads(json.dumps(payload, default=_plain)),
         "occurred_at": occurred_at or utcnow(),
         "subject_type": subject[0] if subject else None,
         "subject_id": subject[1] if subject else None,
