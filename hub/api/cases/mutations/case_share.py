@@ -79,20 +79,7 @@ class CaseShare(InternalMutation):
                     "(or the customer withdrew partner sharing); it could not see the case.",
                     "partnerId",
                 )
-            if row.shared_with_partner_id == partner:
-                return
-            await conn.execute(
-                update(cases)
-                .where(cases.c.id == id_)
-                .values(
-                    shared_with_partner_id=partner,
-                    assignee_user_id=await _kept_assignee(conn, row, partner),
-                    updated_at=utcnow(),
-                )
-            )
-            await emit(conn, "case.updated", {"number": row.number,
-                                              "changed": ["sharedWithPartner"],
-                                              "status": row.status}, subject=("Case", id_))
+            await _share_with(conn, row, id_, partner)
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()
@@ -119,24 +106,34 @@ class CaseUnshare(InternalMutation):
 
         async def write(conn: Any) -> None:
             row = await case_for_change(conn, ctx.principal, id_, "caseId")
-            if row.shared_with_partner_id is None:
-                return
-            await conn.execute(
-                update(cases)
-                .where(cases.c.id == id_)
-                .values(
-                    shared_with_partner_id=None,
-                    assignee_user_id=await _kept_assignee(conn, row, None),
-                    updated_at=utcnow(),
-                )
-            )
-            await emit(conn, "case.updated", {"number": row.number,
-                                              "changed": ["sharedWithPartner"],
-                                              "status": row.status}, subject=("Case", id_))
+            await _share_with(conn, row, id_, None)
 
         await ctx.db.transaction(write)
         ctx.forget_loaded()
         return cls(case=await ctx.loader(CaseByIdLoader).load(id_), errors=[])
+
+
+async def _share_with(
+    conn: AsyncConnection, row: Any, id_: uuid.UUID, partner: uuid.UUID | None
+) -> None:
+    """Share the case with ``partner`` (None: with nobody); nothing changes when it already is."""
+    if row.shared_with_partner_id == partner:
+        return
+    await conn.execute(
+        update(cases)
+        .where(cases.c.id == id_)
+        .values(
+            shared_with_partner_id=partner,
+            assignee_user_id=await _kept_assignee(conn, row, partner),
+            updated_at=utcnow(),
+        )
+    )
+    await emit(
+        conn,
+        "case.updated",
+        {"number": row.number, "changed": ["sharedWithPartner"], "status": row.status},
+        subject=("Case", id_),
+    )
 
 
 async def _kept_assignee(conn: AsyncConnection, row: Any, partner: uuid.UUID | None) -> Any:
