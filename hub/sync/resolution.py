@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Uuid, bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from hub.access.audit import CONNECTOR
@@ -28,7 +28,7 @@ from hub.identity import golden
 from hub.identity.merge import merge
 from hub.identity.suggestions import dismissed_pairs
 from hub.identity.survivorship import SurvivorshipSettings
-from hub.models import Base, ContactPoint, Customer, CustomerTag, FieldProvenance
+from hub.models import ContactPoint, Customer
 from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.settings import get_settings
 from hub.sync import contact_points
@@ -36,7 +36,6 @@ from hub.sync.records import PersonData
 
 customers = Customer.__table__
 points_t = ContactPoint.__table__
-provenance = FieldProvenance.__table__
 
 # Two steps rather than one join: with a join, SQLite (which keeps no statistics) walks
 # every ACTIVE customer in created_at order instead of looking the values up.
@@ -159,35 +158,13 @@ class MatchByEmailOrPhone:
 
 
 def absorb_placeholder(session: Session, placeholder_id: uuid.UUID, into_id: uuid.UUID) -> None:
-    """Move everything of a placeholder customer to the customer it turned out to be.
+    """Merge a placeholder customer into the customer it turned out to be.
 
     A placeholder is created when a record names a person the hub has not seen
     yet (an order's ``person_ref``); when that person arrives and matches an
-    existing customer, the placeholder is retired as MERGED into it, so old ids
-    keep resolving.
+    existing customer, the placeholder is merged into it like any other merge
+    (``hub.identity.merge``): audited, raising ``customer.merged``, undone by
+    ``customerUnmerge``, and its old id keeps resolving to the survivor.
     """
-    # Provenance is the placeholder's own (its golden record is retired with it).
-    session.execute(delete(provenance).where(provenance.c.customer_id == placeholder_id))
-    for table in Base.metadata.sorted_tables:
-        column = table.c.get("customer_id")
-        if column is None or table.name in (CustomerTag.__tablename__, provenance.name):
-            continue
-        if not any(fk.column.table.name == "customers" for fk in column.foreign_keys):
-            continue
-        session.execute(update(table).where(column == placeholder_id).values(customer_id=into_id))
-    tags = CustomerTag.__table__
-    kept = select(tags.c.tag).where(tags.c.customer_id == into_id)
-    session.execute(
-        insert(tags).from_select(
-            ["customer_id", "tag", "created_at"],
-            select(literal(into_id, Uuid), tags.c.tag, tags.c.created_at).where(
-                tags.c.customer_id == placeholder_id, tags.c.tag.not_in(kept)
-            ),
-        )
-    )
-    session.execute(delete(tags).where(tags.c.customer_id == placeholder_id))
-    session.execute(
-        update(customers).where(customers.c.id == placeholder_id)
-        .values(status=CustomerStatus.MERGED, merged_into_id=into_id,
-                version=customers.c.version + 1)
-    )
+    merge(session.connection(), into_id, placeholder_id, actor=CONNECTOR,
+          survivorship=get_settings().identity.survivorship, rule="reference")

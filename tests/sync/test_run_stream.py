@@ -9,11 +9,16 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from hub.access.audit import CONNECTOR
+from hub.events.outbox import global_id
+from hub.identity.merge import unmerge
 from hub.models import (
     Address,
+    AuditEvent,
     Connection,
     ContactPoint,
     Customer,
+    CustomerMerge,
     DeadLetter,
     Order,
     OrderLine,
@@ -22,8 +27,8 @@ from hub.models import (
     SyncRun,
     new_id,
 )
-from hub.events.outbox import global_id
 from hub.models.enums import SyncRunStatus
+from hub.settings import get_settings
 from hub.sync.engine import SyncFailed, run_stream, start_bookmark
 from hub.sync.writer import CanonicalWriter
 from tests.sync.factory import (
@@ -339,6 +344,23 @@ def test_an_order_before_its_customer_gets_a_placeholder_filled_in_later(engine,
     assert retired.status == "MERGED" and retired.merged_into_id == known.id
     assert placed.customer_id == known.id
     assert _customer_of(engine, shop, "c5").id == known.id
+
+    # A merge like any other: recorded for an unmerge, audited, announced.
+    with Session(engine) as session:
+        [merge] = session.scalars(select(CustomerMerge).where(
+            CustomerMerge.absorbed_id == placeholder.customer_id)).all()
+        audited = session.scalars(select(AuditEvent.action).where(
+            AuditEvent.record_id == str(known.id))).all()
+        announced = session.scalars(select(OutboxEvent.payload).where(
+            OutboxEvent.type == "customer.merged", OutboxEvent.subject_id == known.id)).all()
+    assert (merge.survivor_id, merge.rule) == (known.id, "reference")
+    assert "customer.merge" in audited
+    assert [p["absorbed"] for p in announced] == [global_id("Customer", placeholder.customer_id)]
+    with engine.begin() as conn:
+        unmerge(conn, merge.id, actor=CONNECTOR, survivorship=get_settings().identity.survivorship)
+    with Session(engine) as session:
+        assert session.get_one(Customer, placeholder.customer_id).status == "ACTIVE"
+        assert session.get_one(Order, placed.id).customer_id == placeholder.customer_id
 
 
 def test_an_unexpected_error_fails_the_run_and_takes_back_the_whole_page(
