@@ -6,7 +6,6 @@ import asyncio
 import uuid
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy import event, select
 
 from hub.access.audit import AuditTrail, ReadAuditLog
