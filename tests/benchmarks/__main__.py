@@ -1,4 +1,4 @@
-"""``make bench``: the hub against the hand-written LIMIT, on SQLite and PostgreSQL.
+"""``make bench BENCHES=hub``: the hub against the hand-written LIMIT, on SQLite and PostgreSQL.
 
     .venv/bin/python -m tests.benchmarks [--backend sqlite|postgresql|all]
         [--duration 10] [--warmup 2] [--connections 8] [--customers 2000] [--rounds 2]
@@ -433,9 +433,9 @@ def write_docs(
 
 TEMPLATE = """\
 {begin}
-## The hub against a hand-written LIMIT (`make bench`)
+## The hub against a hand-written LIMIT (`make bench BENCHES=hub`)
 
-*This section is written by `make bench`; edit `tests/benchmarks/__main__.py` instead.*
+*This section is written by `python -m tests.benchmarks`; edit `tests/benchmarks/__main__.py` instead.*
 
 ### What is measured
 
@@ -489,7 +489,7 @@ connections are well below their page size.
 ### Repeat it
 
 ```sh
-make bench                          # = .venv/bin/python -m tests.benchmarks
+make bench BENCHES=hub             # = .venv/bin/python -m tests.benchmarks
 .venv/bin/python -m tests.benchmarks --backend sqlite --duration 10 --connections 8
 .venv/bin/python -m tests.benchmarks --backend postgresql --customers 2000 --rounds 2
 ```
