@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from connectors.base.credentials import configured_keys, encrypt
+from hub import tasks
 from hub.demo import has_data, seed
 from hub.models import Connection, Interaction, SourceRecord, SyncRun
 from tests.conftest import ON_CI
@@ -245,6 +246,20 @@ def _delete_queue(url: str, name: str) -> None:
         else:
             channel.queue_delete(name)
             channel.exchange_delete(name)
+
+
+WORKER = ("worker", "--pool", "solo", "--loglevel", "info")
+
+
+@contextlib.contextmanager
+def sending_to(settings: Any, broker_url: str, queue: str) -> Iterator[None]:
+    """``enqueue`` in this process goes to the test's broker and queue."""
+    tasks.configure(settings.model_copy(update={"jobs": settings.jobs.model_copy(
+        update={"broker_url": broker_url, "queue": queue})}))
+    try:
+        yield
+    finally:
+        tasks.shutdown()
 
 
 def crmhub_command() -> list[str]:

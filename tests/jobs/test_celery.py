@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -19,26 +18,15 @@ from hub.settings import Settings
 from hub.sync.runner import sync_connection
 from hub.sync.state import start_bookmark
 from tests.jobs.conftest import (
+    WORKER,
     add_connection,
     counts,
     fingerprint,
     runs_of,
+    sending_to,
     serve_example,
     wait_for,
 )
-
-WORKER = ("worker", "--pool", "solo", "--loglevel", "info")
-
-
-@contextmanager
-def sending_to(settings, broker_url: str, queue: str):
-    """enqueue in this process goes to the test's broker and queue."""
-    tasks.configure(settings.model_copy(update={"jobs": settings.jobs.model_copy(
-        update={"broker_url": broker_url, "queue": queue})}))
-    try:
-        yield
-    finally:
-        tasks.shutdown()
 
 
 def _finished(engine, connection_id, streams=("contacts", "notes"), after=None):

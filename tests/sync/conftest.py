@@ -7,6 +7,13 @@ import uuid
 import pytest
 
 from hub.demo import has_data, seed
+from tests.connectors.base.conftest import _server, api  # noqa: F401 - the local HTTP API
+from tests.jobs.conftest import (  # noqa: F401 - real brokers and workers
+    broker_url,
+    crmhub_process,
+    queue,
+    start_worker,
+)
 from tests.sync.factory import new_connection
 
 

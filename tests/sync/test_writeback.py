@@ -41,7 +41,6 @@ from hub.sync.writeback import (
     request_write_back,
     run,
 )
-from tests.connectors.base.conftest import _server, api  # noqa: F401 - a local HTTP API
 
 CONNECTORS = Path(__file__).resolve().parents[1] / "connectors"
 SHOP = "crmhub-test.myshopify.com"

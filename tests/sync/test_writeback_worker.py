@@ -8,7 +8,6 @@ same Idempotency-Key, and a second delivery of the job sends nothing.
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy.orm import Session
@@ -16,28 +15,7 @@ from sqlalchemy.orm import Session
 from hub import tasks
 from hub.models import WriteBack, WriteBackStatus
 from hub.sync.writeback import request_write_back
-from tests.connectors.base.conftest import _server, api  # noqa: F401 - the local API
-from tests.jobs.conftest import (  # noqa: F401 - real brokers and workers
-    add_connection,
-    broker_url,
-    crmhub_process,
-    queue,
-    start_worker,
-    wait_for,
-)
-
-WORKER = ("worker", "--pool", "solo", "--loglevel", "info")
-
-
-@contextmanager
-def sending_to(settings, broker_url: str, queue: str):
-    """``enqueue`` in this process goes to the test's broker and queue."""
-    tasks.configure(settings.model_copy(update={"jobs": settings.jobs.model_copy(
-        update={"broker_url": broker_url, "queue": queue})}))
-    try:
-        yield
-    finally:
-        tasks.shutdown()
+from tests.jobs.conftest import WORKER, add_connection, sending_to, wait_for
 
 
 def status_of(engine, write_back_id: uuid.UUID) -> WriteBack:
