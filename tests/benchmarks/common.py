@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "graphql" / "operations"
+DOCS = ROOT / "docs" / "benchmarks.md"
 POSTGRES_ADMIN_URL = os.environ.get(
     "CRMHUB_BENCH_POSTGRES_URL",
     os.environ.get("CRMHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
@@ -207,3 +210,29 @@ def walk_pages(
             break
         cursors.append(info["endCursor"])
     return cursors
+
+
+def machine() -> str:
+    """What a run was measured on: CPUs, their model, Python and the system."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()} on "
+            f"{platform.system()} {platform.release()}")
+
+
+def write_section(begin: str, end: str, text: str) -> None:
+    """``text`` in place of the section of docs/benchmarks.md between ``begin`` and ``end``,
+    or appended when the file has none yet."""
+    # Re-read just before writing: the other sections of the file belong to other benchmarks.
+    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: text, current)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text + "\n"
+    DOCS.write_text(updated)
+    print(f"\nwrote {DOCS.relative_to(ROOT)}")

@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import re
 import resource
 import subprocess
 import sys
@@ -41,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- identity-bench:begin -->", "<!-- identity-bench:end -->"
 THRESHOLD = 0.95
 SETS = ["febrl1", "febrl2", "febrl3", "febrl4", "synthetic-100k"]
@@ -260,7 +257,8 @@ def verdicts(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def section(rows: list[dict[str, Any]], failures: list[str], command: str) -> str:
-    machine = f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
+    from tests.benchmarks.common import machine  # here: the workers stay without the hub
+
     versions = _versions()
     notes = "".join(f"\n- no result: {f}" for f in failures)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -297,7 +295,7 @@ and postcode as independent fields: on the households that is the precision it
 loses. Times are wall-clock on a shared machine (load average {load} when the
 run ended): compare the engines within a data set rather than across runs.
 
-Machine: {machine}; {versions}.
+Machine: {machine()}; {versions}.
 {END}"""
 
 
@@ -311,18 +309,6 @@ def _versions() -> str:
         except PackageNotFoundError:
             pass
     return ", ".join(found)
-
-
-def write_docs(text: str) -> None:
-    # Re-read just before writing: other sections of the file belong to other benchmarks.
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"wrote {DOCS.relative_to(ROOT)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -358,7 +344,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.no_docs:
         command = ".venv/bin/python -m tests.benchmarks.identity" + (
             " --large" if args.large else "")
-        write_docs(section(rows, failures, command))
+        from tests.benchmarks.common import write_section
+
+        write_section(BEGIN, END, section(rows, failures, command))
 
 
 if __name__ == "__main__":

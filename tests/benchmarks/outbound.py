@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -46,7 +45,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- outbound-bench:begin -->", "<!-- outbound-bench:end -->"
 GOAL = 0.5
 SAMPLE = 50  # hub messages checked with standardwebhooks per round
@@ -231,7 +229,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def report(rows: list[dict[str, Any]], skipped: dict[str, str], args: argparse.Namespace,
            load_average: str) -> str:
-    from tests.benchmarks.webhooks import machine
+    from tests.benchmarks.common import machine
 
     lines = ["| Backend | Events | Hub events/s (concurrency {c}) | Hub events/s (concurrency 1) "
              "| Plain loop events/s | Hub/loop | Hub (1)/loop | Goal | Met | Checks | Date |"
@@ -286,18 +284,6 @@ concurrent POSTs that work overlaps the receiver's.
 {END}"""
 
 
-def write_docs(text: str) -> None:
-    # Re-read just before writing: the other sections of the file belong to other benchmarks.
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"wrote {DOCS.relative_to(ROOT)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
@@ -322,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
               f"loop {row['loop_rate']:.0f}/s: {row['ratio']:.2f}x (goal {GOAL}x)", flush=True)
     text = report(rows, skipped, args, load_average)
     if not args.no_docs:
-        write_docs(text)
+        common.write_section(BEGIN, END, text)
     ok = rows and all(r["ratio"] >= GOAL and r["hub_ok"] and r["loop_ok"] for r in rows)
     return 0 if ok else 1
 

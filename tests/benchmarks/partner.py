@@ -469,15 +469,7 @@ def write_docs(results: list[Result], args: argparse.Namespace, load_note: str) 
         verdicts=verdicts,
         results=json.dumps([asdict(r) for r in rows], indent=1),
     )
-    # Re-read just before writing: the rest of the file belongs to other benchmarks.
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"\nwrote {DOCS.relative_to(common.ROOT)}")
+    common.write_section(BEGIN, END, text)
 
 
 def main(argv: list[str] | None = None) -> int:

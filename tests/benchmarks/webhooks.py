@@ -30,7 +30,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import re
 import socket
 import statistics
@@ -55,7 +54,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- webhooks-bench:begin -->", "<!-- webhooks-bench:end -->"
 GOAL = 0.5
 ACCEPTED = b'{"status":"accepted"}'
@@ -304,6 +302,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def report(rows: list[dict[str, Any]], skipped: dict[str, str], args: argparse.Namespace,
            load_average: str) -> str:
+    from tests.benchmarks.common import machine
+
     table = [("| backend | hub deliveries/s | bare deliveries/s | ratio (goal ≥ 0.5) | "
               "server CPU µs per delivery, hub / bare | CPU ratio, bare / hub | "
               "hub p50 / p99 ms | lost | forged accepted |"),
@@ -366,23 +366,6 @@ docs/webhooks.md ("Throughput").
 {END}"""
 
 
-def machine() -> str:
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, " \
-           f"Python {platform.python_version()}"
-
-
-def write_docs(text: str) -> None:
-    # Re-read just before writing: the other sections of the file belong to other benchmarks.
-    current = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    DOCS.write_text(updated)
-    print(f"wrote {DOCS.relative_to(ROOT)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "all"], default="all")
@@ -415,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
               f"/ {row['bare_cpu_us']:.0f}; lost {row['checks']['lost']}")
     text = report(rows, skipped, args, load_average)
     if not args.no_docs:
-        write_docs(text)
+        common.write_section(BEGIN, END, text)
     return 0 if rows and all(r["ratio"] >= GOAL for r in rows) else 1
 
 
