@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub import tasks
 from hub.api.executor import Executor
 from hub.api.schema import schema
 from hub.api.view import GraphQLView
@@ -20,7 +21,6 @@ from hub.auth.pages import session_middleware
 from hub.auth.routes import oauth_routes
 from hub.auth.server import AuthState
 from hub.db import create_async_db_engine, create_sync_engine, sync_session_factory
-from hub import tasks
 from hub.settings import Settings, get_settings
 from hub.webhooks import WebhookEndpoint
 

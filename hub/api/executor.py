@@ -18,6 +18,10 @@ from types import CoroutineType
 from typing import Any
 
 from graphene.types.resolver import dict_or_attr_resolver
+from graphql.execution.values import get_variable_values
+from graphql.pyutils import Path, Undefined
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
 from graphql import (
     DocumentNode,
     ExecutionContext,
@@ -39,10 +43,6 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_variable_values
-from graphql.pyutils import Path, Undefined
-from graphql.validation import NoSchemaIntrospectionCustomRule
-
 from hub.api.core.errors import ApiError, ErrorCode
 from hub.api.core.limits import alias_rule, check_cost, depth_rule
 from hub.settings import ApiSettings

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from graphql import GraphQLError
 from hub.access.audit import AuditTrail, ReadAuditLog
 from hub.access.ratelimit import RateLimited, RateLimiter
 from hub.api.context import RequestContext, RequestDB

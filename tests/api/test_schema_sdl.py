@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from graphql import build_schema, parse, validate
-
 from hub.api.sdl import schema_sdl
 
 GRAPHQL = Path(__file__).resolve().parents[2] / "graphql"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session

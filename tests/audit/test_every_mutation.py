@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 from hub.api.core.audited import Audited
 from hub.api.core.ids import from_global_id
 from hub.api.schema import schema

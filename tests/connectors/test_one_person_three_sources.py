@@ -49,6 +49,9 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from connectors.base.credentials import encrypt
+from hub.access.audit import SYSTEM
+from hub.identity.merge import merge
+from hub.identity.survivorship import SurvivorshipSettings
 from hub.models import (
     Connection,
     Consent,
@@ -66,9 +69,6 @@ from hub.models.enums import (
     InteractionKind,
     SyncRunStatus,
 )
-from hub.access.audit import SYSTEM
-from hub.identity.merge import merge
-from hub.identity.survivorship import SurvivorshipSettings
 from hub.sync.runner import sync_connection
 from tests.connectors.cassettes_e2e.build_cassettes import (
     CONVERSATION,

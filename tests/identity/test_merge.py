@@ -49,6 +49,7 @@ from hub.models.enums import (
     InteractionKind,
 )
 from hub.models.events import OutboxEvent
+from hub.sync.engine import run_stream
 from hub.sync.records import (
     AddressData,
     ConsentData,
@@ -60,7 +61,6 @@ from hub.sync.records import (
     SourceRecordData,
 )
 from hub.sync.writer import CanonicalWriter
-from hub.sync.engine import run_stream
 from tests.sync import factory
 from tests.sync.factory import map_record, new_connection, pages_of
 

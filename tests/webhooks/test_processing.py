@@ -13,10 +13,10 @@ import pytest
 
 from hub import tasks
 from hub.app import create_app
+from hub.models import utcnow
 from hub.sync import inbox
 from hub.sync.inbox import MAX_ATTEMPTS, Result, process_event, process_pending
 from hub.sync.writer import CanonicalWriter
-from hub.models import utcnow
 from tests.webhooks.deliveries import body, contact, event_row, put_event, signed, source, stored
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+
 from hub.api.audit.filters import AuditEventFilter, audit_query
 from hub.api.audit.types import AUDIT_SCOPES, AUDIT_SORTS, AuditEventConnection, audit_events
 from hub.api.core.connections import root_page

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+
 from hub.api.connections.dataloaders import CONNECTION_COLUMNS, connections
 from hub.api.connections.filters import connection_filters
 from hub.api.core.connections import Sorts, root_page

@@ -24,7 +24,6 @@ from graphql import (
     ValidationRule,
     VariableNode,
 )
-
 from hub.api.core.errors import ApiError, ErrorCode
 from hub.settings import ApiSettings
 

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import graphene
+
 from graphql import GraphQLError, StringValueNode, ValueNode
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import graphene
+
 from hub.access.rows import visible_rows
 from hub.api.core.connections import Sorts, root_page
 from hub.api.core.node import load_node

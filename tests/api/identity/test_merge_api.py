@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.api.core.ids import from_global_id
 from hub.identity.decide import Evidence
 from hub.identity.suggestions import suggest
-from hub.api.core.ids import from_global_id
 from hub.models import AuditEvent, Customer, SourceRecord
 from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.sync.records import ContactPointData, PersonData, SourceRecordData
