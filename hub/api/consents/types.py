@@ -8,6 +8,7 @@ from graphene.types.generic import GenericScalar
 from hub.api.core.dataloaders import ListByKeyLoader
 from hub.api.core.enums import ConsentPurposeEnum, ConsentStatusEnum
 from hub.api.core.scalars import DateTime
+from hub.api.customers.dataloaders import CustomerListsLoader
 from hub.models import Consent as ConsentModel
 
 
@@ -15,6 +16,8 @@ class ConsentsByCustomerLoader(ListByKeyLoader):
     table = ConsentModel.__table__
     key = "customer_id"
     order = ("purpose", "-recorded_at")
+    together = CustomerListsLoader
+    fields = ("purpose", "status", "source", "recorded_at", "evidence")
 
 
 class Consent(graphene.ObjectType):

@@ -9,13 +9,27 @@ pages and counts of nested connections) put the caller's row visibility
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -75,10 +89,19 @@ class ListByKeyLoader(RequestLoader):
     table: ClassVar[Table]
     key: ClassVar[str]
     order: ClassVar[tuple[str, ...]] = ()
+    # Small lists of the same parents may load together, in one statement
+    # (``ListsByKeyLoader``); each then reads only ``fields``, from ``source()``.
+    together: ClassVar[type[ListsByKeyLoader] | None] = None
+    fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: RequestContext, *_: Any) -> None:
         super().__init__(ctx)
         self.known: dict[Any, list[Any]] = {}
+
+    @classmethod
+    def source(cls) -> tuple[FromClause, list[Any]]:
+        """What a list loaded together reads: its FROM and its columns (``fields`` by default)."""
+        return cls.table, [cls.table.c[name] for name in cls.fields]
 
     def get(self, key: Any) -> Any:
         """The rows of ``key``: a list when this request loaded them already, else an awaitable."""
@@ -96,15 +119,18 @@ class ListByKeyLoader(RequestLoader):
         stmt = select(self.table).where(column.in_(keys))
         return stmt.order_by(column, *self.order_clauses())
 
-    def order_clauses(self) -> list[ColumnElement[Any]]:
+    @classmethod
+    def order_clauses(cls) -> list[ColumnElement[Any]]:
         out = []
-        for name in self.order:
+        for name in cls.order:
             desc = name.startswith("-")
-            col = self.table.c[name.lstrip("-")]
+            col = cls.table.c[name.lstrip("-")]
             out.append(col.desc() if desc else col.asc())
         return out
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Any]]:
+        if self.together is not None:
+            return await self.ctx.loader(self.together).load_many([(type(self), k) for k in keys])
         # Built once per loader class (and partner's grants), the keys bound at execution:
         # ``statement`` may depend on the class and the caller only.
         shape = (type(self), _sharing(self.ctx.principal))
@@ -117,6 +143,71 @@ class ListByKeyLoader(RequestLoader):
             grouped[getattr(row, self.key)].append(row)
         self.known.update(grouped)
         return list(grouped.values())
+
+
+class ListsByKeyLoader(RequestLoader):
+    """Several ``ListByKeyLoader`` lists of the same parents in one statement.
+
+    Its keys are ``(list loader class, parent key)``: the lists a query asks in one
+    tick (a customer's tags, contact points, addresses...) are one ``UNION ALL``, each
+    branch its own columns with typed NULLs for the others', and a ``_pos`` that keeps
+    each list's order. What it loads fills each list loader's ``known``.
+    """
+
+    async def batch_load_fn(self, keys: Sequence[tuple[Any, Any]]) -> list[list[Any]]:
+        kinds = tuple(sorted({cls for cls, _ in keys}, key=lambda cls: cls.__qualname__))
+        parents = list(dict.fromkeys(key for _, key in keys))
+        shape = (kinds, _sharing(self.ctx.principal))
+        built = _LISTS_STATEMENTS.get(shape)
+        if built is None:
+            built = _LISTS_STATEMENTS[shape] = _lists_statement(kinds)
+            if len(_LISTS_STATEMENTS) > _MAX_CACHED:
+                _LISTS_STATEMENTS.clear()
+        stmt, makers = built
+        grouped: dict[tuple[Any, Any], list[Any]] = {(c, p): [] for c in kinds for p in parents}
+        for row in await self.ctx.db.using(_all, stmt, {PARENT_KEYS: parents}):
+            kind = row[0]
+            grouped[(kinds[kind], row[1])].append(makers[kind](row))
+        for cls in kinds:
+            known = self.ctx.loader(cls).known
+            for parent in parents:
+                known[parent] = grouped[(cls, parent)]
+        return [grouped[key] for key in keys]
+
+
+def _lists_statement(kinds: tuple[type[ListByKeyLoader], ...]) -> tuple[Select[Any], list[Any]]:
+    """The UNION ALL of ``kinds`` and, per kind, what makes its rows from the union's."""
+    sources = [cls.source() for cls in kinds]
+    slots = [[(f"_{i}_{col.key}", col) for col in columns] for i, (_, columns) in enumerate(sources)]
+    branches = []
+    for i, (cls, (from_, _)) in enumerate(zip(kinds, sources, strict=True)):
+        key = cls.table.c[cls.key]
+        head = [
+            literal_column(str(i), Integer).label("_list"),
+            key.label("_key"),
+            func.row_number().over(partition_by=key, order_by=cls.order_clauses()).label("_pos"),
+        ]
+        body = [
+            col.label(name) if j == i else cast(null(), col.type).label(name)
+            for j, columns in enumerate(slots)
+            for name, col in columns
+        ]
+        keys = bindparam(PARENT_KEYS, expanding=True, type_=key.type)
+        branches.append(select(*head, *body).select_from(from_).where(key.in_(keys)))
+    union = union_all(*branches).subquery()
+    stmt = select(union).order_by(union.c._pos)
+    makers = []
+    offset = 3
+    for columns in slots:
+        shape = namedtuple("ListRow", [col.key for _, col in columns])  # type: ignore[misc]
+        makers.append(_maker(shape, offset, len(columns)))
+        offset += len(columns)
+    return stmt, makers
+
+
+def _maker(shape: Any, start: int, width: int) -> Callable[[Row[Any]], Any]:
+    end = start + width
+    return lambda row: shape._make(row[start:end])
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,6 +357,7 @@ _PAGE_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _COUNT_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _BY_ID_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 _LIST_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_LISTS_STATEMENTS: dict[tuple[Any, ...], tuple[Select[Any], list[Any]]] = {}
 _MAX_CACHED = 2048
 
 
