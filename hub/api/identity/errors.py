@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import UserError, error_type
 from hub.identity.merge import MergeError
 from hub.identity.suggestions import SuggestionError
+
+T = TypeVar("T")
 
 
 class IdentityErrorCode(enum.Enum):
@@ -39,3 +43,18 @@ def id_of(global_id: str, type_name: str, field: str) -> object:
     except ApiError:
         raise UserError(IdentityErrorCode.INVALID,
                         f"{global_id!r} is not the id of a {type_name}.", field) from None
+
+
+async def identity_write(ctx: Any, change: Callable[[Any], T]) -> T:
+    """``change(db)`` in one transaction; a refused merge, unmerge or dismissal is a payload
+    error. What this request loaded before is forgotten: the change moved it."""
+
+    async def run(conn: Any) -> T:
+        return await conn.run_sync(change)
+
+    try:
+        done = await ctx.db.transaction(run)
+    except (MergeError, SuggestionError) as error:
+        raise user_error(error) from None
+    ctx.forget_loaded()
+    return done

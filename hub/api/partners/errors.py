@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from hub.access.sharing import SharingError, SharingErrorCode
 from hub.api.core.mutations import UserError, error_type
+
+T = TypeVar("T")
 
 PartnerError = error_type(
     "PartnerError", SharingErrorCode, "Why a partner or sharing-grant mutation did nothing."
@@ -25,3 +30,18 @@ def _camel(field: str | None) -> str | None:
         return _INPUTS[field]
     head, *rest = field.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+async def sharing_write(ctx: Any, change: Callable[..., T], *args: Any) -> T:
+    """``change(conn, *args)`` in one transaction; what the sharing rules refuse is a payload
+    error. What this request loaded before is forgotten: the change moved it."""
+
+    async def run(conn: Any) -> T:
+        return await conn.run_sync(change, *args)
+
+    try:
+        done = await ctx.db.transaction(run)
+    except SharingError as error:
+        raise user_error(error) from None
+    ctx.forget_loaded()
+    return done

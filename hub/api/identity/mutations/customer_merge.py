@@ -11,8 +11,8 @@ from hub.api.core.audited import Audited
 from hub.api.core.mutations import Mutation
 from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.identity.dataloaders import CustomerMergeByIdLoader
-from hub.api.identity.errors import IdentityError, id_of, user_error
-from hub.identity.merge import MergeError, merge
+from hub.api.identity.errors import IdentityError, id_of, identity_write
+from hub.identity.merge import merge
 
 
 class CustomerMerge(Mutation):
@@ -42,13 +42,6 @@ class CustomerMerge(Mutation):
             return merge(db, survivor, absorbed, actor=ctx.principal, survivorship=survivorship,
                          audit=False)
 
-        async def run(conn: Any) -> Any:
-            return await conn.run_sync(write)
-
-        try:
-            merge_id = await ctx.db.transaction(run)
-        except MergeError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        merge_id = await identity_write(ctx, write)
         return cls(merge=await ctx.loader(CustomerMergeByIdLoader).load(merge_id),
                    survivor=await ctx.loader(CustomerByIdLoader).load(survivor), errors=[])

@@ -11,7 +11,7 @@ from hub.api.core.audited import Audited
 from hub.api.core.mutations import Mutation, UserError
 from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.identity.dataloaders import CustomerMergeByIdLoader
-from hub.api.identity.errors import IdentityError, IdentityErrorCode, id_of, user_error
+from hub.api.identity.errors import IdentityError, IdentityErrorCode, id_of, identity_write
 from hub.identity.merge import MergeError, MergeErrorCode, last_merge_of, unmerge
 
 
@@ -52,14 +52,7 @@ class CustomerUnmerge(Mutation):
             unmerge(db, found, actor=ctx.principal, survivorship=survivorship, audit=False)
             return found
 
-        async def run(conn: Any) -> Any:
-            return await conn.run_sync(write)
-
-        try:
-            undone = await ctx.db.transaction(run)
-        except MergeError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        undone = await identity_write(ctx, write)
         done = await ctx.loader(CustomerMergeByIdLoader).load(undone)
         loader = ctx.loader(CustomerByIdLoader)
         return cls(merge=done, survivor=await loader.load(done.survivor_id),

@@ -9,9 +9,9 @@ import graphene
 from hub.access.scopes import Scope
 from hub.api.core.mutations import Mutation
 from hub.api.identity.dataloaders import MergeSuggestionByIdLoader
-from hub.api.identity.errors import IdentityError, id_of, user_error
+from hub.api.identity.errors import IdentityError, id_of, identity_write
 from hub.identity.merge import describe
-from hub.identity.suggestions import SuggestionError, dismiss
+from hub.identity.suggestions import dismiss
 from hub.models import utcnow
 
 
@@ -33,13 +33,6 @@ class MergeSuggestionDismiss(Mutation):
         ctx = info.context
         by = describe(ctx.principal)
 
-        async def run(conn: Any) -> Any:
-            return await conn.run_sync(lambda db: dismiss(db, suggestion_id, by, utcnow()))
-
-        try:
-            await ctx.db.transaction(run)
-        except SuggestionError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        await identity_write(ctx, lambda db: dismiss(db, suggestion_id, by, utcnow()))
         return cls(suggestion=await ctx.loader(MergeSuggestionByIdLoader).load(suggestion_id),
                    errors=[])

@@ -7,11 +7,11 @@ from typing import Any
 import graphene
 
 from hub.access.scopes import Scope
-from hub.access.sharing import SharingError, create_partner
+from hub.access.sharing import create_partner
 from hub.api.core.enums import PartnerKindEnum
 from hub.api.core.mutations import Mutation
 from hub.api.partners.dataloaders import PartnerByIdLoader
-from hub.api.partners.errors import PartnerError, user_error
+from hub.api.partners.errors import PartnerError, sharing_write
 
 
 class PartnerCreateInput(graphene.InputObjectType):
@@ -34,13 +34,5 @@ class PartnerCreate(Mutation):
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
         ctx = info.context
-
-        async def write(conn: Any) -> Any:
-            return await conn.run_sync(create_partner, input["name"], input["kind"])
-
-        try:
-            partner_id = await ctx.db.transaction(write)
-        except SharingError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        partner_id = await sharing_write(ctx, create_partner, input["name"], input["kind"])
         return cls(partner=await ctx.loader(PartnerByIdLoader).load(partner_id), errors=[])

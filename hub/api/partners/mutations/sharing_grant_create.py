@@ -12,7 +12,6 @@ from hub.access.segments import SegmentError, parse_cli, parse_rule
 from hub.access.sharing import (
     MAX_GRANT_CUSTOMERS,
     GrantRequest,
-    SharingError,
     SharingErrorCode,
     create_grant,
 )
@@ -21,7 +20,7 @@ from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError
 from hub.api.core.scalars import DateTime
 from hub.api.partners.dataloaders import GrantByIdLoader
-from hub.api.partners.errors import PartnerError, user_error
+from hub.api.partners.errors import PartnerError, sharing_write
 
 
 class SharingGrantCreateInput(graphene.InputObjectType):
@@ -67,15 +66,7 @@ class SharingGrantCreate(Mutation):
             expires_at=input.get("expires_at"),
         )
         ctx = info.context
-
-        async def write(conn: Any) -> Any:
-            return await conn.run_sync(create_grant, request)
-
-        try:
-            grant_id = await ctx.db.transaction(write)
-        except SharingError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        grant_id = await sharing_write(ctx, create_grant, request)
         return cls(grant=await ctx.loader(GrantByIdLoader).load(grant_id), errors=[])
 
 

@@ -7,10 +7,10 @@ from typing import Any
 import graphene
 
 from hub.access.scopes import Scope
-from hub.access.sharing import SharingError, revoke_grant
+from hub.access.sharing import revoke_grant
 from hub.api.core.mutations import Mutation
 from hub.api.partners.dataloaders import GrantByIdLoader
-from hub.api.partners.errors import PartnerError, user_error
+from hub.api.partners.errors import PartnerError, sharing_write
 from hub.api.partners.mutations.sharing_grant_create import _id
 
 
@@ -30,13 +30,5 @@ class SharingGrantRevoke(Mutation):
     async def perform(cls, info: graphene.ResolveInfo, id: str) -> Any:
         grant_id = _id(id, "SharingGrant", "id")
         ctx = info.context
-
-        async def write(conn: Any) -> Any:
-            return await conn.run_sync(revoke_grant, grant_id)
-
-        try:
-            await ctx.db.transaction(write)
-        except SharingError as error:
-            raise user_error(error) from None
-        ctx.forget_loaded()
+        await sharing_write(ctx, revoke_grant, grant_id)
         return cls(grant=await ctx.loader(GrantByIdLoader).load(grant_id), errors=[])
