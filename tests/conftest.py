@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -59,20 +60,28 @@ def create_postgres_database(admin_url: str) -> tuple[str, callable]:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database of each backend, for the whole run."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'crmhub.db'}"
-        drop = None
-    else:
-        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    engine = create_sync_engine(Settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if drop:
+@contextmanager
+def empty_database(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """The URL of a new, empty database of ``backend``, dropped afterwards (PostgreSQL)."""
+    if backend == "sqlite":
+        tmp = request.getfixturevalue("tmp_path_factory").mktemp("db")
+        yield f"sqlite:///{tmp / 'crmhub.db'}"
+        return
+    url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
+    try:
+        yield url
+    finally:
         drop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty database of each backend, for the whole run."""
+    with empty_database(request, request.param) as url:
+        engine = create_sync_engine(Settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="session")

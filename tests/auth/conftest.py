@@ -32,7 +32,7 @@ from hub.migrate import upgrade
 from hub.models.access import AuthorizationCode, OAuthToken, Partner
 from hub.models.enums import ClientKind, PartnerKind
 from hub.settings import Settings
-from tests.conftest import create_postgres_database
+from tests.conftest import empty_database
 from tests.live import serve
 
 ISSUER = "https://crm.example"  # the public name; tests reach the hub on loopback, as a proxy would
@@ -254,20 +254,6 @@ class LiveHub:
 
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-@contextmanager
-def empty_database(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
-    """The URL of a new, empty database of ``backend``, dropped afterwards (PostgreSQL)."""
-    if backend == "sqlite":
-        tmp = request.getfixturevalue("tmp_path_factory").mktemp("oauth")
-        yield f"sqlite:///{tmp / 'crmhub.db'}"
-        return
-    url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    try:
-        yield url
-    finally:
-        drop()
 
 
 @contextmanager

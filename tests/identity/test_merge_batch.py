@@ -34,25 +34,20 @@ from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.settings import Settings
 from hub.sync.records import ContactPointData, PersonData, SourceRecordData
 from hub.sync.writer import CanonicalWriter
-from tests.conftest import create_postgres_database
+from tests.conftest import empty_database
 from tests.identity.synthetic import customers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database of this module's own: a batch resolution touches every customer."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('batch') / 'crmhub.db'}", None
-    else:
-        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    engine = create_sync_engine(Settings(database_url=url))
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if drop:
-        drop()
+    with empty_database(request, request.param) as url:
+        engine = create_sync_engine(Settings(database_url=url))
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from hub.db import create_sync_engine
 from hub.demo import has_data, seed
 from hub.migrate import alembic_config
 from hub.settings import Settings
-from tests.conftest import create_postgres_database
+from tests.conftest import empty_database
 from tests.connectors.base.conftest import _server, api  # noqa: F401 - the local HTTP API
 from tests.jobs.conftest import (  # noqa: F401 - real brokers and workers
     broker_url,
@@ -44,17 +44,12 @@ def connection(engine) -> uuid.UUID:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_engine(request, tmp_path):
+def fresh_engine(request):
     """An empty database of its own on each backend, for migrations to go up and down."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path / 'migrate.db'}", None
-    else:
-        url, drop = create_postgres_database(request.getfixturevalue("postgres_admin_url"))
-    engine = create_sync_engine(Settings(database_url=url))
-    yield engine
-    engine.dispose()
-    if drop:
-        drop()
+    with empty_database(request, request.param) as url:
+        engine = create_sync_engine(Settings(database_url=url))
+        yield engine
+        engine.dispose()
 
 
 def downgrade(engine, revision: str) -> None:
