@@ -527,14 +527,16 @@ CPU-bound.
 Same command, same machine, same day; hub/raw on requests per second (server CPU
 ratio in brackets):
 
-| Backend | Workload | First run of this benchmark | Start of this round | End of this round |
-|---|---|---|---|---|
-| sqlite | Customer360 | 0.42x (0.32x) | 0.43x (0.35x) | 0.61x (0.50x) |
-| sqlite | CustomersWithOrders | 0.10x (0.10x) | 0.16x (0.15x) | 0.37x (0.38x) |
-| postgresql | Customer360 | 0.34x (0.30x) | 0.45x (0.37x) | 0.42x (0.43x) |
-| postgresql | CustomersWithOrders | 0.16x (0.11x) | 0.29x (0.16x) | 0.47x (0.44x) |
+| Backend | Workload | First run of this benchmark | Start of this round | End of this round | Five lists in one statement |
+|---|---|---|---|---|---|
+| sqlite | Customer360 | 0.42x (0.32x) | 0.43x (0.35x) | 0.61x (0.50x) | 0.57x (0.56x) |
+| sqlite | CustomersWithOrders | 0.10x (0.10x) | 0.16x (0.15x) | 0.37x (0.38x) | 0.44x (0.44x) |
+| postgresql | Customer360 | 0.34x (0.30x) | 0.45x (0.37x) | 0.42x (0.43x) | 0.73x (0.62x) |
+| postgresql | CustomersWithOrders | 0.16x (0.11x) | 0.29x (0.16x) | 0.47x (0.44x) | 0.55x (0.47x) |
 
-"Start of this round" already had `gc.freeze()` after start-up (`hub/app.py`) and
+The last column is the run above, on a quieter machine (load average about 2.5
+against 6 for "End of this round"), which lifts both sides; the server CPU ratio moves
+less with the machine's load. "Start of this round" already had `gc.freeze()` after start-up (`hub/app.py`) and
 the partner row rules (`hub/access/rows.py`, which internal callers skip). What
 changed since, each measured in-process with `profile_hub.py` (SQLite, CPU per
 request, on a machine shared with other work, so ±15 %):
@@ -571,6 +573,14 @@ request, on a machine shared with other work, so ±15 %):
 6. The estimated cost of a cached document is walked once per operation and
    page-size variables (`hub/api/core/limits.py`); edges make their cursor only when
    the query asks for it.
+7. **One statement for a customer's five small lists.** Tags, contact points,
+   addresses, sources and consents asked together load as one `UNION ALL`
+   (`ListsByKeyLoader` in `hub/api/core/dataloaders.py`): each branch selects only the
+   columns its type reads, with typed NULLs in the other lists' columns and a
+   `row_number()` that keeps each list's order; SQLite runs the same statement.
+   Customer360 went from 12 statements to 8 (the LIMIT runs 11 to 12), a page of
+   customers asking for all five lists from 13 to 9. PostgreSQL Customer360 server
+   CPU went from about 12.9 to 7.7-9.3 ms per request in the benchmark.
 
 In-process CPU per request went from about 46 to 18-20 ms for the page of 50 (Python
 calls per request from about 64,000 before the last three steps to 51,500), and from
@@ -594,19 +604,17 @@ cProfile's, which over-weighs many small calls):
   SQLite serialised from its stored integer (1/10,000 units) rather than through
   `Decimal`; lists of edges built by the connection itself instead of one object
   completion per edge.
-- **Customer360** (10,200 calls per request): statements. Its 12 statements are
-  about 40 % of its own time in SQLAlchemy's execution path plus the `aiosqlite`
-  thread hand-offs, the same per-statement cost the LIMIT pays for its 11 to 12;
-  graphql-core is under 5 %. What the hub does that the LIMIT does not: the
-  bearer-token lookup (one statement), and the request context, loaders and field
-  guards (about 7 %). On PostgreSQL, where the goal is not met in this run, the
-  split is starker: SQLAlchemy's execution path 36 % and psycopg 31 % of own time for
-  the same 12 statements, graphql-core 5 %, the hub's own code about 8 %. The hub's
-  statements cost more each than the LIMIT's hand-written ones: the list loaders
-  (tags, contact points, addresses, sources, consents, lines, comments) select whole
-  rows, and every batched statement binds its keys as an expanding `IN`, which
-  SQLAlchemy renders anew at each execution. Next steps: list loaders selecting by
-  column as the pages now do, and one statement for the customer's five small lists.
+- **Customer360**: statements. Its 12 statements were about 40 % of its own time
+  in SQLAlchemy's execution path plus the `aiosqlite` thread hand-offs, and on
+  PostgreSQL SQLAlchemy's execution path 36 % and psycopg 31 %, graphql-core 5 %, the
+  hub's own code about 8 %. With the five small lists in one statement it runs 8
+  (the LIMIT 11 to 12, and it authenticates nobody); the split per statement is the
+  same (psycopg and SQLAlchemy about 60 % of own time on PostgreSQL), so what is left
+  is the cost of each statement. Next steps: order lines and case comments selected by
+  column like the pages (their loaders still select whole rows); the orders,
+  interactions, cases and feedback pages of one customer could ride one statement the
+  same way; every batched statement binds its keys as an expanding `IN`, which
+  SQLAlchemy renders anew at each execution (`= ANY(:keys)` on PostgreSQL would not).
 
 {mark}
 {results}
