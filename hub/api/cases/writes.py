@@ -124,7 +124,3 @@ def text_of(value: str | None, field: str, limit: int, *, required: bool = False
         raise UserError(CaseErrorCode.INVALID, f"{field} is over {limit} characters.", field)
     return text
 
-
-def value_of(member: Any) -> Any:
-    """The plain value of an enum argument, however graphene hands it over."""
-    return getattr(member, "value", member)

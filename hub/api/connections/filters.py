@@ -9,11 +9,8 @@ from sqlalchemy import ColumnElement
 
 from hub.api.connections.dataloaders import connections, dead_letters, sync_runs
 from hub.api.connections.enums import ConnectionStatusEnum, SyncRunStatusEnum
+from hub.api.core.enums import value_of
 from hub.api.core.scalars import DateTime
-
-
-def _value(member: Any) -> Any:
-    return getattr(member, "value", member)
 
 
 class ConnectionFilter(graphene.InputObjectType):
@@ -29,7 +26,7 @@ def connection_filters(filter: dict[str, Any] | None) -> list[ColumnElement[bool
     if f.get("connector"):
         clauses.append(connections.c.connector == f["connector"])
     if f.get("statuses"):
-        clauses.append(connections.c.status.in_([_value(s) for s in f["statuses"]]))
+        clauses.append(connections.c.status.in_([value_of(s) for s in f["statuses"]]))
     return clauses
 
 
@@ -44,7 +41,7 @@ def sync_run_filters(key: tuple[tuple[str, Any], ...]) -> list[ColumnElement[boo
     f = dict(key)
     clauses: list[ColumnElement[bool]] = []
     if f.get("statuses"):
-        clauses.append(sync_runs.c.status.in_([_value(s) for s in f["statuses"]]))
+        clauses.append(sync_runs.c.status.in_([value_of(s) for s in f["statuses"]]))
     if f.get("stream"):
         clauses.append(sync_runs.c.stream == f["stream"])
     if f.get("started_after") is not None:

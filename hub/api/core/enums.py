@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import graphene
 
 from hub.models import enums
@@ -60,3 +62,8 @@ ConsentStatusEnum = graphene.Enum.from_enum(
 PartnerKindEnum = graphene.Enum.from_enum(
     enums.PartnerKind, name="PartnerKind", description="What a partner does for us."
 )
+
+
+def value_of(member: Any) -> Any:
+    """The plain value of an enum argument, however graphene hands it over."""
+    return getattr(member, "value", member)

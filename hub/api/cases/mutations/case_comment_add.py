@@ -11,9 +11,9 @@ from sqlalchemy import insert, update
 from hub.access.scopes import Scope
 from hub.api.cases.errors import CaseError, CaseErrorCode
 from hub.api.cases.types import CaseByIdLoader, CommentsByCaseLoader
-from hub.api.cases.writes import case_for_change, cases, id_of, text_of, value_of
+from hub.api.cases.writes import case_for_change, cases, id_of, text_of
 from hub.api.core.audited import Audited
-from hub.api.core.enums import CommentVisibilityEnum
+from hub.api.core.enums import CommentVisibilityEnum, value_of
 from hub.api.core.mutations import Mutation, UserError
 from hub.events.outbox import emit
 from hub.models import CaseComment, new_id, utcnow

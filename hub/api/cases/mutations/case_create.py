@@ -9,9 +9,9 @@ import graphene
 from hub.access.scopes import Scope
 from hub.api.cases.errors import CaseError, CaseErrorCode
 from hub.api.cases.types import CaseByIdLoader
-from hub.api.cases.writes import clock_of, customer_open_to, id_of, text_of, value_of
+from hub.api.cases.writes import clock_of, customer_open_to, id_of, text_of
 from hub.api.core.audited import Audited
-from hub.api.core.enums import CaseCategoryEnum, CasePriorityEnum, ChannelEnum
+from hub.api.core.enums import CaseCategoryEnum, CasePriorityEnum, ChannelEnum, value_of
 from hub.api.core.mutations import Mutation, UserError
 from hub.cases.opening import NewCase, open_case
 from hub.models import utcnow

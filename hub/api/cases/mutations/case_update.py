@@ -18,10 +18,9 @@ from hub.api.cases.writes import (
     clock_of,
     id_of,
     text_of,
-    value_of,
 )
 from hub.api.core.audited import Audited
-from hub.api.core.enums import CaseCategoryEnum, CasePriorityEnum, CaseStatusEnum
+from hub.api.core.enums import CaseCategoryEnum, CasePriorityEnum, CaseStatusEnum, value_of
 from hub.api.core.mutations import Mutation, UserError
 from hub.cases.workflow import InvalidTransition, workflow_of
 from hub.events.outbox import changed, emit

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select, update
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.enums import ConsentPurposeEnum, ConsentStatusEnum
+from hub.api.core.enums import ConsentPurposeEnum, ConsentStatusEnum, value_of
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError, error_type
@@ -54,10 +54,6 @@ class ConsentRecordInput(graphene.InputObjectType):
     )
     evidence = GenericScalar(description="What proves it (a JSON object): form id, IP, ...")
     recorded_at = DateTime(description="When the customer decided; now if not given.")
-
-
-def _value(member: Any) -> Any:
-    return getattr(member, "value", member)
 
 
 def _checked(input: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
@@ -103,7 +99,7 @@ class ConsentRecord(Mutation):
         except ApiError:
             raise UserError(ConsentErrorCode.INVALID, "Not a customer id.", "customerId") from None
         source, evidence, recorded_at = _checked(input)
-        purpose, status = ConsentPurpose(_value(input["purpose"])), _value(input["status"])
+        purpose, status = ConsentPurpose(value_of(input["purpose"])), value_of(input["status"])
         ctx = info.context
         row = {"id": new_id(), "customer_id": customer_id, "purpose": purpose, "status": status,
                "source": source, "recorded_at": recorded_at, "evidence": evidence}

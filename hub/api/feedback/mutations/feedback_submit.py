@@ -10,9 +10,9 @@ from sqlalchemy import Table, insert, select
 
 from hub.access.rows import visible_rows
 from hub.access.scopes import Scope
-from hub.api.cases.writes import customer_open_to, id_of, value_of
+from hub.api.cases.writes import customer_open_to, id_of
 from hub.api.core.audited import Audited
-from hub.api.core.enums import ChannelEnum, FeedbackKindEnum
+from hub.api.core.enums import ChannelEnum, FeedbackKindEnum, value_of
 from hub.api.core.mutations import Mutation, UserError
 from hub.api.core.scalars import DateTime
 from hub.api.feedback.errors import FeedbackError, FeedbackErrorCode

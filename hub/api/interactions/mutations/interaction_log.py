@@ -12,7 +12,7 @@ from sqlalchemy import insert, update
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.enums import ChannelEnum, DirectionEnum
+from hub.api.core.enums import ChannelEnum, DirectionEnum, value_of
 from hub.api.core.errors import ApiError
 from hub.api.core.ids import expect_global_id
 from hub.api.core.mutations import Mutation, UserError, error_type
@@ -50,10 +50,6 @@ class InteractionLogInput(graphene.InputObjectType):
     occurred_at = DateTime(description="When it happened; now if not given.")
     subject = graphene.String()
     body = graphene.String()
-
-
-def _value(member: Any) -> Any:
-    return getattr(member, "value", member)
 
 
 class InteractionLog(Mutation):
@@ -102,9 +98,9 @@ class InteractionLog(Mutation):
                 insert(Interaction).values(
                     id=interaction_id,
                     customer_id=customer_id,
-                    channel=_value(input.get("channel")),
-                    kind=_value(input["kind"]),
-                    direction=_value(input.get("direction")),
+                    channel=value_of(input.get("channel")),
+                    kind=value_of(input["kind"]),
+                    direction=value_of(input.get("direction")),
                     occurred_at=occurred_at,
                     subject=subject,
                     body=body,
