@@ -8,10 +8,16 @@ from typing import Any
 
 import graphene
 from graphene.types.resolver import dict_or_attr_resolver
-from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
-from graphql import SelectionSetNode, get_argument_values
 from sqlalchemy import ColumnElement, FromClause, Table, func, select
 
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_argument_values,
+)
 from hub.access.scopes import Scope
 from hub.api.core.dataloaders import PageLoader, Relation, Wanted, filter_key
 from hub.api.core.fields import Field

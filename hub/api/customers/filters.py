@@ -7,9 +7,9 @@ from typing import Any
 import graphene
 from sqlalchemy import ColumnElement, exists, select
 
+from hub.api.core.enums import CustomerKindEnum, CustomerStatusEnum, LifecycleStageEnum
 from hub.api.core.errors import ApiError, ErrorCode
 from hub.api.core.ids import expect_global_id
-from hub.api.core.enums import CustomerKindEnum, CustomerStatusEnum, LifecycleStageEnum
 from hub.api.core.scalars import DateTime
 from hub.identity.normalise import email, fold
 from hub.models import ContactPoint, Customer, CustomerTag

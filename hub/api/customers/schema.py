@@ -12,8 +12,8 @@ from hub.api.core.connections import Sorts, root_page
 from hub.api.core.fields import Field
 from hub.api.core.node import load_node
 from hub.api.core.pagination import page_arguments
-from hub.api.customers.mutations.customer_tag import CustomerTag, CustomerUntag
 from hub.api.customers.filters import CustomerFilter, customer_filters
+from hub.api.customers.mutations.customer_tag import CustomerTag, CustomerUntag
 from hub.api.customers.types import CustomerConnection
 from hub.models import Customer as CustomerModel
 
