@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import re
 import socket
 import statistics
@@ -353,21 +352,6 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}; "
-        f"Python {platform.python_version()} on {platform.system()} {platform.release()}"
-    )
-
-
 def previous_rows() -> list[Row]:
     if not DOCS.exists():
         return []
@@ -405,7 +389,7 @@ def write_docs(
             "CPU in any run: it was not what limited the servers."
         )
     text = TEMPLATE.format(
-        machine=machine(),
+        machine=common.machine(),
         load=load,
         duration=args.duration,
         warmup=args.warmup,
@@ -639,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
 
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     load_before = os.getloadavg()[0]
-    print(f"machine: {machine()}; load average {load_before:.2f}", flush=True)
+    print(f"machine: {common.machine()}; load average {load_before:.2f}", flush=True)
     rows: list[Row] = []
     skipped: dict[str, str] = {}
     for backend in backends:

@@ -220,8 +220,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"{os.cpu_count()} CPUs, {cpu}; Python {platform.python_version()} on "
-            f"{platform.system()} {platform.release()}")
+    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}; "
+            f"Python {platform.python_version()} on {platform.system()} {platform.release()}")
 
 
 def write_section(begin: str, end: str, text: str) -> None:

@@ -45,7 +45,7 @@ import httpx
 from sqlalchemy import insert, select, update
 
 from tests.benchmarks import common
-from tests.benchmarks.__main__ import Side, load, machine, serve
+from tests.benchmarks.__main__ import Side, load, serve
 
 DOCS = common.ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- partner-bench:begin -->", "<!-- partner-bench:end -->"
@@ -463,7 +463,7 @@ def write_docs(results: list[Result], args: argparse.Namespace, load_note: str) 
         rounds=args.rounds,
         blocks=args.blocks,
         goal=GOAL,
-        machine=machine(),
+        machine=common.machine(),
         load=load_note,
         table=table(rows),
         verdicts=verdicts,
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
 
     backends = ["sqlite", "postgresql"] if args.backend == "all" else [args.backend]
     load_before = os.getloadavg()[0]
-    print(f"machine: {machine()}; load average {load_before:.2f}", flush=True)
+    print(f"machine: {common.machine()}; load average {load_before:.2f}", flush=True)
     results = []
     for backend in backends:
         if backend == "postgresql":
