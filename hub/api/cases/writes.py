@@ -22,8 +22,7 @@ from hub.access.rows import covered, customer_is_writable, customer_rows, visibl
 from hub.access.scopes import Scope
 from hub.api.cases.errors import CaseErrorCode
 from hub.api.core.errors import ApiError, ErrorCode
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError
+from hub.api.core.mutations import Mutation, UserError, id_argument
 from hub.cases.sla import SlaClock
 from hub.models import Case, Customer
 from hub.models.enums import CustomerStatus
@@ -37,10 +36,7 @@ def id_of(
     value: str, type_name: str, field: str, code: enum.Enum = CaseErrorCode.INVALID
 ) -> uuid.UUID:
     """The uuid of a global id of ``type_name``; a typed error on ``field`` for anything else."""
-    try:
-        return expect_global_id(value, type_name)
-    except ApiError:
-        raise UserError(code, f"{value!r} is not the id of a {type_name}.", field) from None
+    return id_argument(value, type_name, field, code)
 
 
 def changeable_cases(principal: Principal) -> list[ColumnElement[bool]]:

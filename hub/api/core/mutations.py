@@ -14,13 +14,15 @@ mutation that refuses, or whose transaction rolls back, leaves no event.
 from __future__ import annotations
 
 import enum
+import uuid
 from typing import Any
 
 import graphene
 
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.errors import forbidden
+from hub.api.core.errors import ApiError, forbidden
+from hub.api.core.ids import expect_global_id
 
 
 class UserError(Exception):
@@ -31,6 +33,19 @@ class UserError(Exception):
         self.code = getattr(code, "value", code)
         self.message = message
         self.field = field
+
+
+def id_argument(
+    value: str, type_name: str, field: str, code: enum.Enum, message: str | None = None
+) -> uuid.UUID:
+    """The uuid of a mutation argument's global id of ``type_name``; for anything else a
+    payload error ``code`` on ``field`` (``message``, or one naming the value and type)."""
+    try:
+        return expect_global_id(value, type_name)
+    except ApiError:
+        raise UserError(
+            code, message or f"{value!r} is not the id of a {type_name}.", field
+        ) from None
 
 
 def error_type(name: str, codes: type[enum.Enum], description: str) -> type[graphene.ObjectType]:

@@ -6,9 +6,7 @@ import enum
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import UserError, error_type
+from hub.api.core.mutations import UserError, error_type, id_argument
 from hub.identity.merge import MergeError
 from hub.identity.suggestions import SuggestionError
 
@@ -38,11 +36,7 @@ def user_error(error: MergeError | SuggestionError) -> UserError:
 
 def id_of(global_id: str, type_name: str, field: str) -> object:
     """The uuid of a global id of this type, or a payload error naming the argument."""
-    try:
-        return expect_global_id(global_id, type_name)
-    except ApiError:
-        raise UserError(IdentityErrorCode.INVALID,
-                        f"{global_id!r} is not the id of a {type_name}.", field) from None
+    return id_argument(global_id, type_name, field, IdentityErrorCode.INVALID)
 
 
 async def identity_write(ctx: Any, change: Callable[[Any], T]) -> T:

@@ -22,9 +22,7 @@ from hub import tasks
 from hub.access.scopes import Scope
 from hub.api.connections.dataloaders import ConnectionByIdLoader, sync_runs
 from hub.api.core.audited import Audited
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError, error_type
+from hub.api.core.mutations import Mutation, UserError, error_type, id_argument
 from hub.models import utcnow
 from hub.models.enums import ConnectionStatus, SyncRunStatus
 from hub.sync.heartbeat import last_beat
@@ -121,10 +119,10 @@ class SyncStart(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
-        try:
-            connection_id = expect_global_id(input["connection_id"], "Connection")
-        except ApiError:
-            raise UserError(Code.INVALID, "Not a connection id.", "connectionId") from None
+        connection_id = id_argument(
+            input["connection_id"], "Connection", "connectionId", Code.INVALID,
+            "Not a connection id.",
+        )
         ctx = info.context
         row = await ctx.loader(ConnectionByIdLoader).load(connection_id)
         if row is None:

@@ -22,9 +22,7 @@ from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
 from hub.api.core.enums import ConsentPurposeEnum, ConsentStatusEnum, value_of
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError, error_type
+from hub.api.core.mutations import Mutation, UserError, error_type, id_argument
 from hub.api.core.scalars import DateTime
 from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.models import Consent, Customer, new_id, utcnow
@@ -94,10 +92,10 @@ class ConsentRecord(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
-        try:
-            customer_id = expect_global_id(input["customer_id"], "Customer")
-        except ApiError:
-            raise UserError(ConsentErrorCode.INVALID, "Not a customer id.", "customerId") from None
+        customer_id = id_argument(
+            input["customer_id"], "Customer", "customerId", ConsentErrorCode.INVALID,
+            "Not a customer id.",
+        )
         source, evidence, recorded_at = _checked(input)
         purpose, status = ConsentPurpose(value_of(input["purpose"])), value_of(input["status"])
         ctx = info.context

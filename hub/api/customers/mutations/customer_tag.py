@@ -11,9 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError
+from hub.api.core.mutations import Mutation, UserError, id_argument
 from hub.api.customers.dataloaders import CustomerByIdLoader
 from hub.api.customers.errors import CustomerError, CustomerErrorCode
 from hub.events.outbox import emit
@@ -42,10 +40,10 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 
 async def change_tags(info: graphene.ResolveInfo, customer_id: str, tags: list[str], add: bool) -> Any:
-    try:
-        id_ = expect_global_id(customer_id, "Customer")
-    except ApiError:
-        raise UserError(CustomerErrorCode.INVALID, f"{customer_id!r} is not a customer id.", "customerId") from None
+    id_ = id_argument(
+        customer_id, "Customer", "customerId", CustomerErrorCode.INVALID,
+        f"{customer_id!r} is not a customer id.",
+    )
     wanted = clean_tags(tags)
     ctx = info.context
 

@@ -13,9 +13,7 @@ from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
 from hub.api.core.enums import ChannelEnum, DirectionEnum, value_of
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError, error_type
+from hub.api.core.mutations import Mutation, UserError, error_type, id_argument
 from hub.api.core.scalars import DateTime
 from hub.api.interactions.types import InteractionByIdLoader
 from hub.models import Customer, Interaction, new_id, utcnow
@@ -72,10 +70,10 @@ class InteractionLog(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
-        try:
-            customer_id = expect_global_id(input["customer_id"], "Customer")
-        except ApiError:
-            raise UserError(InteractionErrorCode.INVALID, "Not a customer id.", "customerId") from None
+        customer_id = id_argument(
+            input["customer_id"], "Customer", "customerId", InteractionErrorCode.INVALID,
+            "Not a customer id.",
+        )
         now = utcnow()
         occurred_at = input.get("occurred_at") or now
         if occurred_at > now + FUTURE_TOLERANCE:

@@ -17,9 +17,7 @@ from sqlalchemy import select
 from hub.access.rows import customer_is_writable
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError, error_type
+from hub.api.core.mutations import Mutation, UserError, error_type, id_argument
 from hub.api.interactions.types import InteractionByIdLoader, interactions
 from hub.sync.writeback import WriteBackRefused, enqueue_write_backs, queue_change
 
@@ -56,10 +54,9 @@ class InteractionReply(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, interaction_id: str, text: str) -> Any:
-        try:
-            id_ = expect_global_id(interaction_id, "Interaction")
-        except ApiError:
-            raise UserError(Code.INVALID, "Not an interaction id.", "interactionId") from None
+        id_ = id_argument(
+            interaction_id, "Interaction", "interactionId", Code.INVALID, "Not an interaction id."
+        )
         text = text.strip()
         if not 0 < len(text) <= MAX_TEXT:
             raise UserError(Code.INVALID, f"text is 1-{MAX_TEXT} characters.", "text")

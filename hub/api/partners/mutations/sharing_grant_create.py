@@ -15,9 +15,7 @@ from hub.access.sharing import (
     SharingErrorCode,
     create_grant,
 )
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError
+from hub.api.core.mutations import Mutation, UserError, id_argument
 from hub.api.core.scalars import DateTime
 from hub.api.partners.dataloaders import GrantByIdLoader
 from hub.api.partners.errors import PartnerError, sharing_write
@@ -71,12 +69,10 @@ class SharingGrantCreate(Mutation):
 
 
 def _id(global_id: str, type_name: str, field: str) -> Any:
-    try:
-        return expect_global_id(global_id, type_name)
-    except ApiError:
-        raise UserError(
-            SharingErrorCode.INVALID, f"{global_id!r} is not a {type_name} id.", field
-        ) from None
+    return id_argument(
+        global_id, type_name, field, SharingErrorCode.INVALID,
+        f"{global_id!r} is not a {type_name} id.",
+    )
 
 
 def _customers(ids: list[str] | None) -> list[Any] | None:

@@ -15,9 +15,7 @@ from graphene.types.generic import GenericScalar
 
 from hub.access.scopes import Scope
 from hub.api.core.audited import Audited
-from hub.api.core.errors import ApiError
-from hub.api.core.ids import expect_global_id
-from hub.api.core.mutations import Mutation, UserError
+from hub.api.core.mutations import Mutation, UserError, id_argument
 from hub.api.writeback.dataloaders import WriteBackByIdLoader
 from hub.api.writeback.errors import WriteBackError
 from hub.api.writeback.errors import WriteBackErrorCode as Code
@@ -52,10 +50,10 @@ class WriteBackRun(Mutation):
 
     @classmethod
     async def perform(cls, info: graphene.ResolveInfo, input: dict[str, Any]) -> Any:
-        try:
-            connection_id = expect_global_id(input["connection_id"], "Connection")
-        except ApiError:
-            raise UserError(Code.INVALID, "Not a connection id.", "connectionId") from None
+        connection_id = id_argument(
+            input["connection_id"], "Connection", "connectionId", Code.INVALID,
+            "Not a connection id.",
+        )
         params = input["params"]
         if not isinstance(params, dict):
             raise UserError(Code.INVALID_PARAMS, "params must be a JSON object.", "params")
