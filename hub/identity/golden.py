@@ -60,9 +60,17 @@ _REACHABLE = (
 def remember(db: Connection, source_record_id: uuid.UUID, person: PersonData,
              observed_at: datetime) -> None:
     """Store (or replace) what this source record says about the person's name and locale."""
-    values = {"source_record_id": source_record_id, "observed_at": observed_at,
-              **_said(person)}
-    db.execute(_REMEMBER[db.dialect.name], values)
+    remember_many(db, [(source_record_id, person, observed_at)])
+
+
+def remember_many(db: Connection,
+                  said: Sequence[tuple[uuid.UUID, PersonData, datetime]]) -> None:
+    """``remember`` for many source records: one statement (source record, person, when)."""
+    if said:
+        db.execute(_REMEMBER[db.dialect.name], [
+            {"source_record_id": source_record_id, "observed_at": observed_at, **_said(person)}
+            for source_record_id, person, observed_at in said
+        ])
 
 
 def _upsert_profile(dialect: Any) -> Any:

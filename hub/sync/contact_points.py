@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -50,7 +51,7 @@ def normalise(kind: ContactPointKind, value: str, region: str | None = None,
     return _web(value)
 
 
-@lru_cache(maxsize=4096)  # the writer and the resolver both ask, for every record
+@lru_cache(maxsize=4096)  # a number comes back with every record of its person
 def phone(value: str, region: str | None = None) -> str | None:
     """E.164 (``+4915112345678``), or None when the text is not a possible phone number."""
     try:
@@ -82,17 +83,29 @@ def region_hint(person: PersonData) -> str | None:
     return None
 
 
+# The last person asked about and the answer: the writer, the resolver and its merge check
+# ask about the same person one after the other. A PersonData is frozen and its contact
+# points and addresses are tuples, so the answer for one object never changes; the pair is
+# replaced whole, so a thread reading it never sees one person's answer for another.
+_last: tuple[PersonData, tuple[NormalisedContactPoint, ...]] | tuple[None, Any] = (None, ())
+
+
 def usable(person: PersonData) -> list[NormalisedContactPoint]:
     """The person's contact points, normalised and de-duplicated, in the order given.
 
     Raises MappingError when values were given but none of them is usable: the
     record would otherwise land on a customer nobody can reach or recognise.
     """
+    global _last
+    asked, answer = _last
+    if asked is person:
+        return list(answer)
     points = list(_normalised(person))
     rejected = [p for p in person.contact_points if not any(n.data is p for n in points)]
     if rejected and not points:
         described = ", ".join(f"{p.kind.value.lower()} {p.value!r}" for p in rejected)
         raise MappingError(f"no usable contact point: {described} cannot be normalised")
+    _last = (person, tuple(points))
     return points
 
 

@@ -4,10 +4,12 @@ Each page is written in ONE transaction together with the stream's bookmark
 and the run's counts, so a run killed at any point leaves the data and the
 bookmark consistent, and the next run resumes where the last commit left off.
 A record that fails to map or write goes to the dead-letter table with its raw
-payload and the rest of the page is kept: a page is written without a SAVEPOINT
-per record and, only when a record fails to write, rolled back and written again
-with one per record (``_write_page``). Any other failure (the page iterator raising, the database
-going away) marks the run FAILED and raises ``SyncFailed``.
+payload and the rest of the page is kept: a page is written as a whole
+(``CanonicalWriter.write_page``: one statement per table for its new people) and,
+only when a record fails to write, rolled back and written again record by record,
+each in a SAVEPOINT of its own (``_write_page``). Any other failure (the page
+iterator raising, the database going away) marks the run FAILED and raises
+``SyncFailed``.
 """
 
 from __future__ import annotations
@@ -143,10 +145,11 @@ def _write_page(session: Session, writer: CanonicalWriter, run_id: uuid.UUID,
     """Write a page's records in ``session``'s transaction.
 
     Mapping needs no database, so a record that fails to map is dead-lettered at
-    once. Writing is first tried without a SAVEPOINT per record (``careful=False``):
-    a record whose write fails then raises ``_RedoCarefully``, the page's
-    transaction is rolled back, and the page is written again ``careful``, each
-    record in a SAVEPOINT of its own so that only the culprit is dead-lettered.
+    once. Writing is first tried for the page as a whole (``careful=False``): a
+    record whose write fails then raises ``_RedoCarefully``, the page's transaction
+    is rolled back, and the page is written again ``careful``, record by record
+    (``CanonicalWriter.write``), each in a SAVEPOINT of its own so that only the
+    culprit is dead-lettered.
     """
     tally = _Tally()
     connection = session.connection()
@@ -161,18 +164,24 @@ def _write_page(session: Session, writer: CanonicalWriter, run_id: uuid.UUID,
             _dead_letter(connection, run_id, connection_id, stream_name, raw, None, error, now)
             tally.failed += 1
     writer.prefetch(session, connection_id, [rec for _, rec in mapped])
+    if not careful:
+        try:
+            outcomes = writer.write_page(session, connection_id, [rec for _, rec in mapped], now)
+        except Exception as error:
+            if not _is_record_error(error):
+                raise
+            raise _RedoCarefully() from error
+        for (_, rec), outcome in zip(mapped, outcomes, strict=True):
+            tally.outcomes[outcome] += 1
+            tally.seen[rec.object_type].append(rec.external_id)
+        return tally
     for raw, rec in mapped:
         try:
-            if careful:
-                with writer.savepoint(session):
-                    outcome = writer.write(session, connection_id, rec, now)
-            else:
+            with writer.savepoint(session):
                 outcome = writer.write(session, connection_id, rec, now)
         except Exception as error:
             if not _is_record_error(error):
                 raise
-            if not careful:
-                raise _RedoCarefully() from error
             tally.failed += 1
             # Written at once, outside any savepoint: a pending ORM object could be flushed
             # inside the next record's savepoint and vanish with it.

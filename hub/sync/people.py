@@ -15,7 +15,7 @@ foreign key, and a sync writes too many rows to flush them one by one.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +38,9 @@ _NAMES = ("given_name", "family_name", "organization_name", "locale")
 _ADDRESS_FIELDS = ("label", "line1", "line2", "city", "region", "postal_code", "country",
                    "is_primary")
 
-_INSERT = {table.name: insert(table) for table in (customers, points_t, addresses_t, tags_t,
-                                                     consents_t)}
+# What a person's record puts on their customer besides names, in foreign-key-safe order.
+PARTS = (points_t, addresses_t, tags_t, consents_t)
+_INSERT = {table.name: insert(table) for table in (customers, *PARTS)}
 _CUSTOMER = select(customers).where(customers.c.id == bindparam("id"))
 _POINTS_OF_SOURCE = select(points_t).where(points_t.c.source_record_id == bindparam("source"))
 _ADDRESSES_OF_SOURCE = (
@@ -68,6 +69,20 @@ def load_customer(db: Connection, customer_id: uuid.UUID) -> Mapping[str, Any]:
 def insert_customer(db: Connection, now: datetime, person: PersonData | None = None,
                     points: Sequence[NormalisedContactPoint] = ()) -> dict[str, Any]:
     """A new ACTIVE customer made from one person's data (or an empty placeholder); its row."""
+    values = new_customer(now, person, points)
+    db.execute(_INSERT[customers.name], values)
+    return values
+
+
+def insert_customers(db: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows made by ``new_customer``, in one statement."""
+    if rows:
+        db.execute(_INSERT[customers.name], rows)
+
+
+def new_customer(now: datetime, person: PersonData | None = None,
+                 points: Sequence[NormalisedContactPoint] = ()) -> dict[str, Any]:
+    """The row of a new ACTIVE customer made from one person's data (or of a placeholder)."""
     values: dict[str, Any] = {
         "id": new_id(), "kind": CustomerKind.PERSON, "status": CustomerStatus.ACTIVE,
         "given_name": None, "family_name": None, "organization_name": None, "locale": None,
@@ -77,8 +92,28 @@ def insert_customer(db: Connection, now: datetime, person: PersonData | None = N
         values |= _person_values(values, person)
     reachable = sorted({(p.data.kind.value, p.value) for p in points if p.data.kind in _SEARCHED})
     values |= _search_fields(values, [value for _, value in reachable])
-    db.execute(_INSERT[customers.name], values)
     return values
+
+
+def fresh_parts(customer_id: uuid.UUID, source_id: uuid.UUID, person: PersonData,
+                points: Sequence[NormalisedContactPoint], now: datetime
+                ) -> dict[str, list[dict[str, Any]]]:
+    """The rows ``apply_person`` writes for a customer just made from ``person`` by its first
+    source record (``fresh`` and ``first_write``), by table name, without writing them."""
+    return {
+        points_t.name: [_point_row(customer_id, source_id, point, now) for point in points],
+        addresses_t.name: _address_rows(customer_id, source_id,
+                                        [_address(a) for a in person.addresses], now),
+        tags_t.name: _tag_rows(customer_id, _wanted_tags(person.tags), now),
+        consents_t.name: _consent_rows(customer_id, person),
+    }
+
+
+def insert_parts(db: Connection, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+    """Rows of ``fresh_parts`` (of one customer or many): one statement per table."""
+    for table in PARTS:
+        if rows.get(table.name):
+            db.execute(_INSERT[table.name], rows[table.name])
 
 
 def apply_person(db: Connection, customer: Mapping[str, Any], source_id: uuid.UUID,
@@ -146,14 +181,10 @@ def _sync_contact_points(db: Connection, customer_id: uuid.UUID, source_id: uuid
     }
     new_rows = []
     for point in points:
-        values = {"customer_id": customer_id, "raw_value": point.data.value.strip(),
-                  "label": point.data.label, "is_primary": point.data.is_primary}
         row = existing.pop(point.key, None)
         if row is None:
-            new_rows.append({"id": new_id(), "kind": point.data.kind,
-                             "normalised_value": point.value, "source_record_id": source_id,
-                             "created_at": now, **values})
-        elif changes := _changed(row._mapping, values):
+            new_rows.append(_point_row(customer_id, source_id, point, now))
+        elif changes := _changed(row._mapping, _point_values(customer_id, point)):
             db.execute(update(points_t).where(points_t.c.id == row.id).values(**changes))
     if existing:
         gone = [row.id for row in existing.values()]
@@ -161,6 +192,18 @@ def _sync_contact_points(db: Connection, customer_id: uuid.UUID, source_id: uuid
     if new_rows:
         db.execute(_INSERT[points_t.name], new_rows)
     return bool(new_rows or existing)
+
+
+def _point_values(customer_id: uuid.UUID, point: NormalisedContactPoint) -> dict[str, Any]:
+    return {"customer_id": customer_id, "raw_value": point.data.value.strip(),
+            "label": point.data.label, "is_primary": point.data.is_primary}
+
+
+def _point_row(customer_id: uuid.UUID, source_id: uuid.UUID, point: NormalisedContactPoint,
+               now: datetime) -> dict[str, Any]:
+    return {"id": new_id(), "kind": point.data.kind, "normalised_value": point.value,
+            "source_record_id": source_id, "created_at": now,
+            **_point_values(customer_id, point)}
 
 
 def _address(data: AddressData) -> dict[str, Any]:
@@ -191,47 +234,65 @@ def _sync_addresses(db: Connection, customer_id: uuid.UUID, source_id: uuid.UUID
     if rows:
         db.execute(delete(addresses_t).where(addresses_t.c.id.in_([r.id for r in rows])))
     if addresses:
-        db.execute(_INSERT[addresses_t.name], [
-            {"id": new_id(), "customer_id": customer_id, "source_record_id": source_id,
-             "created_at": now, **values}
-            for values in addresses
-        ])
+        db.execute(_INSERT[addresses_t.name],
+                   _address_rows(customer_id, source_id, addresses, now))
     return True
+
+
+def _address_rows(customer_id: uuid.UUID, source_id: uuid.UUID,
+                  addresses: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    return [{"id": new_id(), "customer_id": customer_id, "source_record_id": source_id,
+             "created_at": now, **values} for values in addresses]
 
 
 def _add_tags(db: Connection, customer_id: uuid.UUID, tags: Sequence[str], now: datetime,
               fresh: bool) -> bool:
-    wanted = list(dict.fromkeys(t.strip()[:100] for t in tags if t and t.strip()))
+    wanted = _wanted_tags(tags)
     if not wanted:
         return False
     have = set() if fresh else set(db.scalars(_TAGS, {"customer": customer_id}))
     missing = [t for t in wanted if t not in have]
     if missing:
-        db.execute(_INSERT[tags_t.name], [
-            {"customer_id": customer_id, "tag": tag, "created_at": now} for tag in missing
-        ])
+        db.execute(_INSERT[tags_t.name], _tag_rows(customer_id, missing, now))
     return bool(missing)
+
+
+def _wanted_tags(tags: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip()[:100] for t in tags if t and t.strip()))
+
+
+def _tag_rows(customer_id: uuid.UUID, tags: Sequence[str], now: datetime
+              ) -> list[dict[str, Any]]:
+    return [{"customer_id": customer_id, "tag": tag, "created_at": now} for tag in tags]
 
 
 def _add_consents(db: Connection, customer_id: uuid.UUID, person: PersonData,
                   fresh: bool) -> None:
+    def known(key: dict[str, Any]) -> bool:
+        return not fresh and db.scalar(_CONSENT_KNOWN, key) is not None
+
+    new_rows = _consent_rows(customer_id, person, known)
+    if new_rows:
+        db.execute(_INSERT[consents_t.name], new_rows)
+
+
+def _consent_rows(customer_id: uuid.UUID, person: PersonData,
+                  known: Callable[[dict[str, Any]], bool] = lambda _: False
+                  ) -> list[dict[str, Any]]:
     # Consent is a history: a decision already recorded is not recorded twice.
+    keys: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     for consent in person.consents:
         key = {"customer": customer_id, "purpose": consent.purpose, "status": consent.status,
                "source": consent.source, "recorded_at": consent.recorded_at}
-        if any(row["_key"] == key for row in new_rows):
+        if key in keys or known(key):
             continue
-        if not fresh and db.scalar(_CONSENT_KNOWN, key) is not None:
-            continue
-        new_rows.append({"_key": key, "id": new_id(), "customer_id": customer_id,
+        keys.append(key)
+        new_rows.append({"id": new_id(), "customer_id": customer_id,
                          "purpose": consent.purpose, "status": consent.status,
                          "source": consent.source, "recorded_at": consent.recorded_at,
                          "evidence": dict(consent.evidence)})
-    if new_rows:
-        db.execute(_INSERT[consents_t.name], [
-            {k: v for k, v in row.items() if k != "_key"} for row in new_rows
-        ])
+    return new_rows
 
 
 def _changed(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:

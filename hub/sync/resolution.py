@@ -11,14 +11,24 @@ golden record (names, locale) is picked again by survivorship, so a source
 that gives a whole name as a given name cannot garble the name another source
 gave properly. Review-band matches and merges of customers that already exist
 are the batch's (``crmhub identity resolve``, ``hub.identity.batch``).
+
+A resolver may also work a page at a time (``PageResolver``): ``resolve_page``
+tells, for every person of a page at once, who is plainly new (nobody the hub
+holds and nobody else on the page can be them), so the writer can make all of
+those customers with one statement per table; ``people_written`` is
+``person_written`` for the page's fresh customers. Anyone it cannot vouch for
+is written one record at a time, in page order, after them.
 """
 
 from __future__ import annotations
 
+import enum
 import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +42,7 @@ from hub.models import ContactPoint, Customer
 from hub.models.enums import ContactPointKind, CustomerStatus
 from hub.settings import get_settings
 from hub.sync import contact_points
+from hub.sync.contact_points import NormalisedContactPoint
 from hub.sync.records import PersonData
 
 customers = Customer.__table__
@@ -47,6 +58,9 @@ _HOLDERS = select(points_t.c.kind, points_t.c.customer_id).where(
         & points_t.c.normalised_value.in_(bindparam("phones", expanding=True)),
     )
 )
+_HELD = select(points_t.c.kind, points_t.c.normalised_value).where(_HOLDERS.whereclause)
+_PAGE_CHUNK = 500  # values of each kind per look-up
+_SEARCHED = (ContactPointKind.EMAIL, ContactPointKind.PHONE)
 _ACTIVE_OLDEST_FIRST = (
     select(customers.c.id)
     .where(customers.c.id.in_(bindparam("ids", expanding=True)),
@@ -87,6 +101,53 @@ class CustomerResolver(Protocol):
         """The person's parts were written onto the customer (``fresh``: just made from them)."""
 
 
+class PageMatch(enum.Enum):
+    """What a page resolver can say of one person of the page before any of it is written."""
+
+    NEW = "new"  # nobody the hub holds, nor anyone else on the page, can be them
+    KNOWN = "known"  # the hub may already hold them: decided record by record
+    SHARED = "shared"  # another person of the page may be them: decided record by record
+
+
+@dataclass(frozen=True)
+class PagePerson:
+    """A person of a page, with the contact points the writer normalised for them."""
+
+    source: SourceIdentity
+    person: PersonData
+    points: Sequence[NormalisedContactPoint]
+
+
+@dataclass(frozen=True)
+class PersonWritten:
+    """A customer just made from one person of a page, and the source record that said so."""
+
+    customer_id: uuid.UUID
+    source_id: uuid.UUID
+    person: PersonData
+    observed_at: datetime
+
+
+@runtime_checkable
+class PageResolver(CustomerResolver, Protocol):
+    """A resolver that also works a page at a time; the writer falls back to one record at a
+    time with a resolver that does not."""
+
+    def resolve_page(self, session: Session, people: Sequence[PagePerson]) -> list[PageMatch]:
+        """For every person of the page, in order, whether they are plainly NEW.
+
+        NEW must hold whatever the order the page is written in: a person is NEW only
+        when no customer stored before the page matches them and no other person of
+        the page (its earlier and its later records alike) could match them or be
+        matched by them. The writer makes the NEW people's customers first, then writes
+        everyone else record by record, in page order.
+        """
+
+    def people_written(self, db: Connection, written: Sequence[PersonWritten],
+                       now: datetime) -> None:
+        """``person_written(..., fresh=True)`` for each of a page's new customers, at once."""
+
+
 class MatchByEmailOrPhone:
     """An ACTIVE customer with the same normalised e-mail, else the same phone; oldest wins.
 
@@ -106,6 +167,27 @@ class MatchByEmailOrPhone:
             return
         golden.refresh(db, customer_id, source_id, person, observed_at, self.survivorship, now)
         self.absorb_holders(db, customer_id, person, now)
+
+    def people_written(self, db: Connection, written: Sequence[PersonWritten],
+                       now: datetime) -> None:
+        golden.remember_many(db, [(w.source_id, w.person, w.observed_at) for w in written])
+
+    def resolve_page(self, session: Session, people: Sequence[PagePerson]) -> list[PageMatch]:
+        """One look-up for every e-mail and phone of the page; the page's repeats in Python.
+
+        Any stored holder makes a person KNOWN, even one no longer ACTIVE: whether that
+        holder is someone is ``resolve_customer``'s to say, record by record.
+        """
+        keys = [{p.key for p in person.points if p.data.kind in _SEARCHED}
+                for person in people]
+        on_page = Counter(key for mine in keys for key in mine)
+        held = _held(session.connection(), on_page)
+        return [
+            PageMatch.KNOWN if mine & held
+            else PageMatch.SHARED if any(on_page[key] > 1 for key in mine)
+            else PageMatch.NEW
+            for mine in keys
+        ]
 
     def absorb_holders(self, db: Connection, customer_id: uuid.UUID, person: PersonData,
                        now: datetime) -> None:
@@ -155,6 +237,19 @@ class MatchByEmailOrPhone:
                 if customer_id in holding:
                     return customer_id
         return None
+
+
+def _held(db: Connection, keys: Iterable[tuple[ContactPointKind, str]]
+          ) -> set[tuple[ContactPointKind, str]]:
+    """Which of these (kind, normalised value) pairs a stored contact point has."""
+    emails = sorted(value for kind, value in keys if kind is ContactPointKind.EMAIL)
+    phones = sorted(value for kind, value in keys if kind is ContactPointKind.PHONE)
+    held: set[tuple[ContactPointKind, str]] = set()
+    for start in range(0, max(len(emails), len(phones)), _PAGE_CHUNK):
+        end = start + _PAGE_CHUNK
+        held.update((row.kind, row.normalised_value) for row in db.execute(
+            _HELD, {"emails": emails[start:end], "phones": phones[start:end]}))
+    return held
 
 
 def absorb_placeholder(session: Session, placeholder_id: uuid.UUID, into_id: uuid.UUID) -> None:

@@ -12,6 +12,10 @@ carries. The rules that make syncs idempotent and safe to replay:
   for audit, and a later, newer record brings the identity back;
 - a record naming a person the hub has not seen (``person_ref``) links to a
   placeholder customer under that identity, filled in when the person arrives.
+
+``write_page`` writes a page as ``write`` would write its records one after the
+other, but makes the customers of the page's plainly new people (see
+``_new_people``) with one statement per table, then writes the rest one at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import enum
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -38,6 +42,10 @@ from hub.sync.records import MappingError, PersonData, SourceRecordData
 from hub.sync.resolution import (
     CustomerResolver,
     MatchByEmailOrPhone,
+    PageMatch,
+    PagePerson,
+    PageResolver,
+    PersonWritten,
     SourceIdentity,
     absorb_placeholder,
 )
@@ -142,6 +150,99 @@ class CanonicalWriter:
             session.info.clear()
             session.info.update(noted)  # the page's look-up is dropped: it may be stale now
             raise
+
+    def write_page(self, session: Session, connection_id: uuid.UUID,
+                   records: Sequence[SourceRecordData], now: datetime) -> list[Outcome]:
+        """Write a page's records (after ``prefetch``) as one ``write`` after another would.
+
+        The plainly new people's customers, source records, parts and profiles are
+        written first, one statement per table for all of them; every other record then
+        goes through ``write``, in page order. Nothing a later record reads can tell
+        the two orders apart: nobody else on the page shares a new person's e-mail or
+        phone, names their record or comes before them with the same identity.
+        """
+        new = self._new_people(session, connection_id, records)
+        if new:
+            self._write_new_people(session, connection_id,
+                                   [(records[i], person) for i, person in new.items()], now)
+        return [Outcome.CREATED if i in new else self.write(session, connection_id, rec, now)
+                for i, rec in enumerate(records)]
+
+    def _new_people(self, session: Session, connection_id: uuid.UUID,
+                    records: Sequence[SourceRecordData]) -> dict[int, PagePerson]:
+        """The records (by position) that only make a new person's customer, and the person.
+
+        Such a record has a person and nothing else to write (no ``person_ref``, order,
+        interaction or feedback; not a deletion), its identity is not stored (the
+        page's look-up says so) nor named earlier on the page, its contact points and
+        times are valid, and the resolver calls the person NEW.
+        """
+        if not isinstance(self.resolver, PageResolver):
+            return {}
+        page = session.info.get(_PAGE_SOURCES)
+        stored = page[1] if page is not None and page[0] == connection_id else {}
+        named: set[tuple[str, str]] = set()
+        candidates: list[int] = []
+        people: list[PagePerson] = []
+        for i, rec in enumerate(records):
+            key = (rec.object_type, rec.external_id)
+            plain = (key in stored and stored[key] is None and key not in named
+                     and rec.person_ref is None and not rec.deleted and rec.order is None
+                     and rec.interaction is None and rec.feedback is None)
+            named.add(key)
+            if rec.person_ref is not None:
+                named.add(rec.person_ref)
+            if rec.person is None:
+                continue
+            try:
+                points = contact_points.usable(rec.person)
+                _check_aware(rec)
+            except MappingError:
+                # Written (and failed) in its turn; it has no usable contact point to share.
+                continue
+            identity = SourceIdentity(connection_id, rec.object_type, rec.external_id)
+            people.append(PagePerson(identity, rec.person, points))
+            candidates.append(i if plain else -1)
+        if not any(i >= 0 for i in candidates):
+            return {}
+        matches = self.resolver.resolve_page(session, people)
+        return {i: person for i, person, match in zip(candidates, people, matches, strict=True)
+                if i >= 0 and match is PageMatch.NEW}
+
+    def _write_new_people(self, session: Session, connection_id: uuid.UUID,
+                          new: Sequence[tuple[SourceRecordData, PagePerson]],
+                          now: datetime) -> None:
+        """What ``write`` does for each of these records, one statement per table for all."""
+        db = session.connection()
+        customer_rows: list[dict[str, Any]] = []
+        source_rows: list[dict[str, Any]] = []
+        parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        written: list[PersonWritten] = []
+        for rec, new_person in new:
+            person, points, identity = new_person.person, new_person.points, new_person.source
+            customer = people.new_customer(now, person, points)
+            payload = json_safe(rec.payload)
+            source_id = new_id()
+            customer_rows.append(customer)
+            source_rows.append({
+                "id": source_id, **identity.columns(), "customer_id": customer["id"],
+                "payload": payload, "payload_hash": payload_hash(payload),
+                "source_updated_at": rec.source_updated_at, "first_seen_at": now,
+                "last_seen_at": now, "deleted_at": None,
+            })
+            for table, rows in people.fresh_parts(customer["id"], source_id, person, points,
+                                                  now).items():
+                parts[table] += rows
+            written.append(PersonWritten(customer["id"], source_id, person,
+                                         rec.source_updated_at or now))
+            _forget(session, identity)
+        people.insert_customers(db, customer_rows)
+        db.execute(_INSERT_SOURCE, source_rows)
+        people.insert_parts(db, parts)
+        resolver: PageResolver = self.resolver  # type: ignore[assignment] - see _new_people
+        resolver.people_written(db, written, now)
+        for person in written:
+            note_written(session, person.customer_id, True, connection_id, now)
 
     def write(self, session: Session, connection_id: uuid.UUID, rec: SourceRecordData,
               now: datetime) -> Outcome:

@@ -211,19 +211,30 @@ def test_a_bad_record_goes_to_dead_letters_and_the_page_is_kept(engine, connecti
 
 
 class _BreaksOn(CanonicalWriter):
-    """Writes a record, then hits a constraint in the database, as a real conflict would."""
+    """Writes a record (or a page holding it), then hits a constraint in the database, as a
+    real conflict would."""
 
     def __init__(self, external_id: str) -> None:
         super().__init__()
         self.external_id = external_id
 
+    def write_page(self, session, connection_id, records, now):
+        outcomes = super().write_page(session, connection_id, records, now)
+        if any(rec.external_id == self.external_id for rec in records):
+            self._conflict(session, connection_id)
+        return outcomes
+
     def write(self, session, connection_id, rec, now):
         outcome = super().write(session, connection_id, rec, now)
         if rec.external_id == self.external_id:
-            name = session.get_one(Connection, connection_id).name
-            session.execute(insert(Connection.__table__), {"id": new_id(), "name": name,
-                                                            "connector": "duplicate"})
+            self._conflict(session, connection_id)
         return outcome
+
+    @staticmethod
+    def _conflict(session, connection_id) -> None:
+        name = session.get_one(Connection, connection_id).name
+        session.execute(insert(Connection.__table__), {"id": new_id(), "name": name,
+                                                        "connector": "duplicate"})
 
 
 def test_a_database_error_on_one_record_loses_only_that_record(engine, connection, ns) -> None:
