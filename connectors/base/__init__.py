@@ -36,7 +36,13 @@ from connectors.base.pagination import (
 from connectors.base.policy import DEFAULT_ERROR_MAPPING, Action, RetryPolicy
 from connectors.base.registry import ENTRY_POINT_GROUP, UnknownConnector, discover, get_connector
 from connectors.base.stream import Page, Stream
-from connectors.base.webhooks import check_timestamp, hmac_base64, hmac_hex, verify_hmac
+from connectors.base.webhooks import (
+    Headers,
+    check_timestamp,
+    hmac_base64,
+    hmac_hex,
+    verify_hmac,
+)
 
 __all__ = [
     "DEFAULT_ERROR_MAPPING",
@@ -55,6 +61,7 @@ __all__ = [
     "DecodingError",
     "Forbidden",
     "HTTPStatusError",
+    "Headers",
     "HttpSession",
     "LinkHeaderPaginator",
     "NoConfig",

@@ -11,12 +11,49 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from connectors.base.credentials import Secret, reveal
 from connectors.base.errors import SignatureError
 
 Encoding = Literal["hex", "base64"]
+
+
+class Headers(Mapping[str, str]):
+    """A delivery's headers, looked up by name in any case (a repeated name keeps its last value).
+
+    The hub hands connectors one of these; ``Headers.of`` takes it as it is and wraps
+    any other mapping, so a connector reads headers the same way whoever calls it.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        self._values = {name.lower(): value for name, value in pairs}
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str]) -> Headers:
+        return headers if isinstance(headers, cls) else cls(headers)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()]
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self._values.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Headers({sorted(self._values)!r})"  # names only: values may be secrets
 
 
 def _digest(secret: str | bytes | Secret, message: bytes, digest: str) -> bytes:

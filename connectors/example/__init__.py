@@ -13,15 +13,15 @@ its id and ``updated_at``). The API checks a new callback URL with
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
-from requests.structures import CaseInsensitiveDict
 
 from connectors.base import ApiKeyAuth, Connector, HttpSession, WriteAction
-from connectors.base.webhooks import check_timestamp, verify_hmac
+from connectors.base.webhooks import Headers, check_timestamp, verify_hmac
 from connectors.example.streams import Contacts, Notes
 from hub.sync.records import MappingError, SourceRecordData
 
@@ -61,21 +61,21 @@ class ExampleConnector(Connector):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str,
                        query: Mapping[str, str] | None = None, *, config=None) -> None:
-        headers = CaseInsensitiveDict(headers)
+        headers = Headers.of(headers)
         timestamp = headers.get("X-Example-Timestamp")
         check_timestamp(timestamp)
         signed = f"{timestamp}.".encode() + body
         verify_hmac(secret, signed, headers.get("X-Example-Signature"), "hex", prefix="sha256=")
 
     def webhook_event_id(self, headers: Mapping[str, str], body: bytes) -> str:
-        event_id = (_event(body) or {}).get("id")
+        event_id = _envelope(body)[0]
         if isinstance(event_id, str | int) and str(event_id):
             return str(event_id)
         # A body the job will refuse is still kept: under the hash of its bytes.
         return super().webhook_event_id(headers, body)
 
     def webhook_topic(self, headers: Mapping[str, str], body: bytes) -> str:
-        topic = (_event(body) or {}).get("event")
+        topic = _envelope(body)[1]
         return topic if isinstance(topic, str) and topic else "unknown"
 
     def webhook_records(self, headers: Mapping[str, str], body: bytes) -> list[SourceRecordData]:
@@ -106,6 +106,14 @@ _EVENT_STREAMS: dict[Any, type[Contacts | Notes]] = {
     "contact.deleted": Contacts,
     "note.created": Notes,
 }
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope(body: bytes) -> tuple[Any, Any]:
+    """The event's ``id`` and ``event``: asked for one after the other of the same body,
+    which is parsed once."""
+    event = _event(body) or {}
+    return event.get("id"), event.get("event")
 
 
 def _event(body: bytes) -> dict[str, Any] | None:

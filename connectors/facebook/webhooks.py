@@ -19,11 +19,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from requests.structures import CaseInsensitiveDict
-
 from connectors.base.credentials import SecretLike, reveal
 from connectors.base.errors import SignatureError
-from connectors.base.webhooks import verify_hmac
+from connectors.base.webhooks import Headers, verify_hmac
 from connectors.facebook import mapping
 from hub.models.enums import Channel, Direction, InteractionKind
 from hub.sync.records import InteractionData, MappingError, SourceRecordData
@@ -48,7 +46,7 @@ def verify_subscription(query: Mapping[str, str], verify_token: SecretLike) -> s
 
 def verify(headers: Mapping[str, str], body: bytes, app_secret: SecretLike) -> None:
     """Raise SignatureError unless ``body`` is signed with the app secret."""
-    signature = CaseInsensitiveDict(headers).get(SIGNATURE_HEADER)
+    signature = Headers.of(headers).get(SIGNATURE_HEADER)
     verify_hmac(reveal(app_secret), body, signature, "hex", prefix="sha256=")
 
 

@@ -40,9 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from requests.structures import CaseInsensitiveDict
-
-from connectors.base import SignatureError, verify_hmac
+from connectors.base import Headers, SignatureError, verify_hmac
 from connectors.base.credentials import SecretLike, reveal
 from connectors.shopify.mapping import (
     CUSTOMER,
@@ -79,7 +77,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: SecretLike) -> None:
     """Raise SignatureError unless ``body`` carries Shopify's HMAC for ``secret``."""
     if not reveal(secret):
         raise SignatureError("no webhook secret is configured for this connection")
-    verify_hmac(secret, body, CaseInsensitiveDict(headers).get(HMAC_HEADER), "base64")
+    verify_hmac(secret, body, Headers.of(headers).get(HMAC_HEADER), "base64")
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class Delivery:
 
 def delivery(headers: Mapping[str, str], *, shop_domain: str | None = None) -> Delivery:
     """Read the delivery headers; with ``shop_domain``, refuse another shop's delivery."""
-    headers = CaseInsensitiveDict(headers)
+    headers = Headers.of(headers)
     event_id = (headers.get(WEBHOOK_ID_HEADER) or "").strip()
     topic = (headers.get(TOPIC_HEADER) or "").strip()
     if not event_id or not topic:

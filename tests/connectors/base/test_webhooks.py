@@ -8,7 +8,14 @@ import hmac
 
 import pytest
 
-from connectors.base import SignatureError, check_timestamp, hmac_base64, hmac_hex, verify_hmac
+from connectors.base import (
+    Headers,
+    SignatureError,
+    check_timestamp,
+    hmac_base64,
+    hmac_hex,
+    verify_hmac,
+)
 
 SECRET = "whsec_test"
 BODY = b'{"id":820982911946154508,"email":"jon@example.com"}'
@@ -56,3 +63,15 @@ def test_timestamp_tolerance():
     for stale in ("1699999000", None, "yesterday"):
         with pytest.raises(SignatureError):
             check_timestamp(stale, tolerance=300, now=1700000000)
+
+
+def test_headers_are_read_in_any_case_and_never_shown():
+    headers = Headers([("X-Example-Signature", "sha256=abc"), ("content-type", "a"),
+                       ("Content-Type", "b")])
+    assert headers["x-example-signature"] == headers.get("X-EXAMPLE-SIGNATURE") == "sha256=abc"
+    assert "X-Example-Signature" in headers and 1 not in headers
+    assert headers.get("X-Missing") is None and headers.get("X-Missing", "d") == "d"
+    assert dict(headers) == {"x-example-signature": "sha256=abc", "content-type": "b"}
+    assert "abc" not in repr(headers)
+    assert Headers.of(headers) is headers
+    assert Headers.of({"X-A": "1"})["x-a"] == "1"
