@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             tasks.shutdown()
         await graphql.limiter.close()
+        await webhooks.close()
         await engine.dispose()
         sync_engine.dispose()
 
@@ -79,5 +80,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sync_engine = sync_engine
+    app.state.webhooks = webhooks
     app.state.executor = executor
     return app

@@ -57,11 +57,11 @@ from hub.sync.runner import sync_connection
 __all__ = [
     "JOBS",
     "JOB_MODULES",
+    "SCHEDULED_JOBS",
     "CeleryQueue",
     "EmbeddedRunner",
     "Job",
     "QueueFull",
-    "SCHEDULED_JOBS",
     "UnknownJob",
     "app",
     "configure",
@@ -352,7 +352,10 @@ class _Ticker(threading.Thread):
                 due[job_name] = now + self.intervals[job_name]
                 try:
                     enqueue(job_name)
-                except Exception:  # a full queue now is not full at the next tick
+                except QueueFull:  # a burst of work: not full at the next tick
+                    log.warning("scheduled job %s not enqueued: the job queue is full; "
+                                "next try in %.0f s", job_name, self.intervals[job_name])
+                except Exception:
                     log.exception("could not enqueue %s", job_name)
 
 

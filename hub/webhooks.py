@@ -4,9 +4,10 @@
 the delivery against the connection's secret (401, and nothing stored, when it
 fails); the verified delivery goes into the inbox (``hub/sync/inbox.py``) with
 ``INSERT … ON CONFLICT DO NOTHING`` on the async engine, and is acknowledged
-once committed; a job to process it is then enqueued. A redelivery of a stored
-event is acknowledged (200) and ignored. Nothing here calls the platform or
-writes canonical data: the platform is waiting, and most retry a slow answer.
+once committed; a job to process it (one per batch committed together) is then
+enqueued. A redelivery of a stored event is acknowledged (200) and ignored.
+Nothing here calls the platform or writes canonical data: the platform is
+waiting, and most retry a slow answer.
 
 ``GET``: the platform's check of the callback URL (Facebook's ``hub.challenge``,
 Mailchimp's ping), answered by the connector's ``webhook_challenge``.
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
-from requests.structures import CaseInsensitiveDict
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,6 +46,7 @@ from connectors.base.connector import Connector
 from connectors.base.credentials import configured_keys, decrypt
 from connectors.base.errors import ConnectorError, SignatureError
 from connectors.base.registry import get_connector
+from connectors.base.webhooks import Headers
 from hub import tasks
 from hub.models import Connection
 from hub.settings import Settings
@@ -98,6 +99,10 @@ class WebhookEndpoint:
                                        sync_engine=sync_engine)
         self.max_body_bytes = max_body_bytes
 
+    async def close(self) -> None:
+        """Close what intake holds open (the inbox's own connections)."""
+        await self.inbox.close()
+
     def routes(self) -> list[Route]:
         return [
             Route("/webhooks/{connection_id}", self.receive, methods=["POST"]),
@@ -121,10 +126,8 @@ class WebhookEndpoint:
             receiver = await self.receivers.get(request.path_params["connection_id"])
             body = await self._body(request)
             # Once, from the raw scope: Starlette's Headers decode on every lookup.
-            headers = CaseInsensitiveDict(
-                (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in request.scope["headers"]
-            )
+            headers = Headers((name.decode("latin-1"), value.decode("latin-1"))
+                              for name, value in request.scope["headers"])
             query = dict(request.query_params) if request.scope["query_string"] else {}
             event_id, topic = receiver.check(headers, body, query)
             stored = await self.inbox.store(receiver.connection_id, event_id, topic,
@@ -210,7 +213,7 @@ class Receiver:
     credentials: Any
     secret: str
 
-    def check(self, headers: CaseInsensitiveDict, body: bytes,
+    def check(self, headers: Headers, body: bytes,
               query: dict[str, str]) -> tuple[str, str]:
         """The delivery's event id and topic once it is verified; _Refused if it is not."""
         if not self.secret:
@@ -240,33 +243,43 @@ class Receivers:
         self.engine = engine
         self.settings = settings
         self.ttl = ttl
-        self._cache: dict[uuid.UUID, tuple[float, Receiver]] = {}
-        self._reading: dict[uuid.UUID, asyncio.Task[Receiver]] = {}
+        # Keyed by the id's usual spelling (``str(uuid)``).
+        self._cache: dict[str, tuple[float, Receiver]] = {}
+        self._reading: dict[str, asyncio.Task[Receiver]] = {}
         self._connectors: dict[str, Connector] = {}
 
     async def get(self, raw_id: str) -> Receiver:
+        # By the id as the URL spells it, so that the usual spelling costs no parsing; any
+        # other spelling of the same id is looked up as the usual one.
+        receiver = self._cached(raw_id)
+        if receiver is not None:
+            return receiver
         try:
             connection_id = uuid.UUID(raw_id)
         except ValueError:
             raise _Refused(*_NO_CONNECTION) from None
-        cached = self._cache.get(connection_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        reading = self._reading.get(connection_id)
+        key = str(connection_id)
+        receiver = self._cached(key)
+        if receiver is not None:
+            return receiver
+        reading = self._reading.get(key)
         if reading is None:
-            reading = self._reading[connection_id] = asyncio.create_task(
-                self._read(connection_id))
-            reading.add_done_callback(lambda _: self._reading.pop(connection_id, None))
+            reading = self._reading[key] = asyncio.create_task(self._read(key, connection_id))
+            reading.add_done_callback(lambda _: self._reading.pop(key, None))
         # Shielded: a waiter that goes away must not cancel the others' read.
         return await asyncio.shield(reading)
 
+    def _cached(self, key: str) -> Receiver | None:
+        cached = self._cache.get(key)
+        return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
     def forget(self, raw_id: str) -> None:
         try:
-            self._cache.pop(uuid.UUID(raw_id), None)
+            self._cache.pop(str(uuid.UUID(raw_id)), None)
         except ValueError:
             pass
 
-    async def _read(self, connection_id: uuid.UUID) -> Receiver:
+    async def _read(self, key: str, connection_id: uuid.UUID) -> Receiver:
         async with self.engine.connect() as conn:
             row = (await conn.execute(
                 select(Connection.connector, Connection.config, Connection.credentials)
@@ -277,7 +290,7 @@ class Receivers:
         receiver = self._open(connection_id, row)
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
-        self._cache[connection_id] = (time.monotonic() + self.ttl, receiver)
+        self._cache[key] = (time.monotonic() + self.ttl, receiver)
         return receiver
 
     def _open(self, connection_id: uuid.UUID, row: Any) -> Receiver:
@@ -301,15 +314,18 @@ class Receivers:
 
 
 class _Enqueuer:
-    """Enqueues a processing job per new event, just after the events are committed.
+    """Enqueues one processing job for the new events of each commit, just after it.
 
     Embedded, enqueueing is a bounded, non-blocking hand-over to this process's
     job threads: done at once. With a broker each enqueue is a network round
-    trip: done from a thread of its own, so that no delivery waits for it. An
-    event whose job is never enqueued (the queue is full or unreachable, the
-    backlog is full, the process stops) is stored all the same, and the inbox
-    sweep (``process_pending_inbox``) processes it.
+    trip: done from a thread of its own, so that no delivery waits for it. Events
+    whose job is never enqueued (the queue is full or unreachable, the backlog is
+    full, the process stops) are stored all the same, and the inbox sweep
+    (``process_pending_inbox``) processes them; that is said in the log at most
+    once per ``WARN_EVERY`` seconds, with how many, so a burst does not flood it.
     """
+
+    WARN_EVERY = 10.0
 
     def __init__(self, enqueue: Enqueue | None, *, in_thread: bool,
                  backlog: int = ENQUEUE_BACKLOG) -> None:
@@ -319,6 +335,8 @@ class _Enqueuer:
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="crmhub-webhook-jobs") \
             if in_thread else None
+        self._left = {"backlog full": 0, "job queue full or unreachable": 0}
+        self._warned_at = float("-inf")
 
     def submit(self, event_ids: list[uuid.UUID]) -> None:
         if self._thread is None:
@@ -326,28 +344,33 @@ class _Enqueuer:
             return
         with self._lock:
             if self._waiting + len(event_ids) > self.backlog:
-                log.warning("%d inbound event(s) stored, not enqueued (backlog full); the "
-                            "inbox sweep will process them", len(event_ids))
+                self._left_to_sweep("backlog full", len(event_ids))
                 return
             self._waiting += len(event_ids)
         self._thread.submit(self._run, event_ids)
 
     def _run(self, event_ids: list[uuid.UUID]) -> None:
         enqueue = self._enqueue or tasks.enqueue
-        refused = 0
-        for n, event_id in enumerate(event_ids):
-            try:
-                enqueue("process_inbound_event", event_id=str(event_id))
-            except Exception:  # noqa: BLE001 - stored is what counts: the sweep takes it
-                # A full or unreachable queue stays so for the moment: leave the rest too.
-                refused = len(event_ids) - n
-                break
+        try:
+            enqueue("process_inbound_events", event_ids=[str(e) for e in event_ids])
+        except Exception:  # noqa: BLE001 - stored is what counts: the sweep takes them
+            with self._lock:
+                self._left_to_sweep("job queue full or unreachable", len(event_ids))
         if self._thread is not None:
             with self._lock:
                 self._waiting -= len(event_ids)
-        if refused:
-            log.warning("%d inbound event(s) stored, not enqueued (job queue full or "
-                        "unreachable); the inbox sweep will process them", refused)
+
+    def _left_to_sweep(self, why: str, count: int) -> None:
+        """Count events not enqueued; warn now and then (hold ``_lock``)."""
+        self._left[why] += count
+        now = time.monotonic()
+        if now - self._warned_at < self.WARN_EVERY:
+            return
+        self._warned_at = now
+        said = "; ".join(f"{n} {reason}" for reason, n in self._left.items() if n)
+        log.warning("inbound events stored but not enqueued (%s); the inbox sweep will "
+                    "process them", said)
+        self._left = dict.fromkeys(self._left, 0)
 
 
 def webhook_routes(engine: AsyncEngine, settings: Settings, **options: Any) -> list[Route]:

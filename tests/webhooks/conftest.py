@@ -83,5 +83,6 @@ async def hub(hook_settings, engine, monkeypatch) -> AsyncIterator[Hub]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://hub.test") as client:
         yield Hub(client, enqueued)
+    await app.state.webhooks.close()
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()

@@ -48,9 +48,10 @@ def test_a_burst_loses_nothing_and_accepts_nothing_forged(hook_settings, engine,
     enqueued: list[str] = []
     lock = threading.Lock()
 
-    def enqueue(job_name: str, **kwargs: str) -> str:
+    def enqueue(job_name: str, event_ids: list[str]) -> str:
+        assert job_name == "process_inbound_events"
         with lock:
-            enqueued.append(kwargs["event_id"])
+            enqueued.extend(event_ids)
         return "queued"
 
     monkeypatch.setattr(tasks, "enqueue", enqueue)

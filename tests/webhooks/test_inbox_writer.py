@@ -19,7 +19,9 @@ from tests.webhooks.deliveries import stored
 async def writer(hook_settings, engine):
     async_engine = create_async_db_engine(hook_settings)
     committed: list[uuid.UUID] = []
-    yield InboxWriter(async_engine, after_commit=committed.extend, sync_engine=engine), committed
+    inbox = InboxWriter(async_engine, after_commit=committed.extend, sync_engine=engine)
+    yield inbox, committed
+    await inbox.close()
     await async_engine.dispose()
 
 
@@ -74,3 +76,19 @@ async def test_a_stored_delivery_reads_back_as_it_came(writer, engine, connectio
     assert before <= row.received_at <= utcnow() and row.received_at.tzinfo is not None
     # And the sweep's query, which compares received_at in SQL, finds it.
     assert pending_events(engine, older_than=timedelta(0), connection_id=connection) == [event_id]
+
+
+async def test_a_connection_dropped_between_batches_loses_no_delivery(writer, engine, connection):
+    inbox, committed = writer
+    first = await asyncio.wait_for(inbox.store(connection, "before", "t", {}, b"{}"), 10)
+    if engine.dialect.name == "postgresql":
+        # The server goes away under the writer's idle connection (a restart, a failover).
+        with engine.connect() as db:
+            dropped = db.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()").scalar()
+        assert dropped >= 1
+    second = await asyncio.wait_for(inbox.store(connection, "after", "t", {}, b"{}"), 10)
+    assert first and second
+    assert sorted(r.provider_event_id for r in stored(engine, connection)) == ["after", "before"]
+    assert committed == [first, second]

@@ -25,7 +25,7 @@ async def test_a_verified_delivery_is_stored_acknowledged_and_enqueued(hub, engi
     [event] = stored(engine, connection)
     assert (event.provider_event_id, event.topic, event.body) == ("evt-1", "contact.updated", raw)
     assert event.processed_at is None and event.attempts == 0 and event.error is None
-    assert await hub.jobs(1) == [{"job": "process_inbound_event", "event_id": str(event.id)}]
+    assert await hub.jobs(1) == [{"job": "process_inbound_events", "event_ids": [str(event.id)]}]
     # What proves the sender is not kept; what describes the delivery is.
     assert event.headers["x-trace"] == "t-1" and "x-example-timestamp" in event.headers
     assert not {"authorization", "x-example-signature"} & set(event.headers)
@@ -130,3 +130,13 @@ async def test_an_acknowledgement_takes_milliseconds(hub, connection, ns):
     timings.sort()
     # The median through the test client, a database commit included; generous for slow CI.
     assert timings[len(timings) // 2] < 0.05, timings
+
+
+async def test_any_spelling_of_the_connection_id_reaches_the_connection(hub, engine, connection,
+                                                                      ns):
+    for n, spelling in enumerate((str(connection), str(connection).upper(), connection.hex)):
+        raw = body(f"evt-{n}", "contact.updated", contact(ns, n))
+        response = await hub.post(spelling, raw, signed(raw))
+        assert response.json() == {"status": "accepted"}, spelling
+    assert len(stored(engine, connection)) == 3
+    assert (await hub.post("not-a-uuid", b"{}", {})).status_code == 404

@@ -186,6 +186,7 @@ async def test_end_to_end_through_the_jobs_layer(hook_settings, engine, connecti
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="https://hub.test") as client:
         response = await client.post(f"/webhooks/{connection}", content=raw, headers=signed(raw))
+    await app.state.webhooks.close()
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()
     assert response.status_code == 200
@@ -226,3 +227,14 @@ def test_an_event_stored_without_its_job_is_processed_by_the_embedded_sweep(
         tasks.shutdown()
     assert event.error is None and event.attempts == 1
     assert source(engine, connection, f"{ns}-1") is not None
+
+
+def test_one_job_processes_the_events_stored_together(engine, connection, ns, runner):
+    ids = [put_event(engine, connection, body(f"e{n}", "contact.updated", contact(ns, n)),
+                     event_id=f"e{n}") for n in range(3)]
+    missing = str(uuid.uuid4())
+    assert inbox.process_inbound_events([*map(str, ids), missing]) == {
+        Result.PROCESSED.value: 3, Result.MISSING.value: 1}
+    assert all(source(engine, connection, f"{ns}-{n}") is not None for n in range(3))
+    # Run again (a broker's redelivery of the job): each event is processed once.
+    assert inbox.process_inbound_events([str(i) for i in ids]) == {Result.ALREADY_DONE.value: 3}
