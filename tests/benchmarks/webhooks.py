@@ -333,9 +333,9 @@ What: the accept rate of `POST /webhooks/{{connection}}` (`hub/webhooks.py`): fi
 connection (cached 5 s), read the body, check the example connector's HMAC signature
 and timestamp, drop the secret headers, store the delivery with `INSERT … ON CONFLICT
 DO NOTHING` (group commit: concurrent deliveries share a transaction), answer 200 once
-committed, then enqueue `process_inbound_event`. The LIMIT is a bare Starlette
-endpoint that only reads the body and answers the same 200 (`bare_app` in
-`tests/benchmarks/webhooks.py`).
+committed, then enqueue one `process_inbound_events` job per batch. The LIMIT is a
+bare Starlette endpoint that only reads the body and answers the same 200
+(`bare_app` in `tests/benchmarks/webhooks.py`).
 
 How: each server under uvicorn in its own process (one worker, no access log,
 127.0.0.1). The load generator is a third process writing raw HTTP/1.1 on asyncio +
