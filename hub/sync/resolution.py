@@ -176,7 +176,10 @@ class MatchByEmailOrPhone:
         """One look-up for every e-mail and phone of the page; the page's repeats in Python.
 
         Any stored holder makes a person KNOWN, even one no longer ACTIVE: whether that
-        holder is someone is ``resolve_customer``'s to say, record by record.
+        holder is someone is ``resolve_customer``'s to say, record by record. A value
+        another person of the page also has makes both SHARED, the earlier one too: a
+        record showing the e-mails of two customers made on the page joins the older,
+        and only writing them in page order keeps which one that is.
         """
         keys = [{p.key for p in person.points if p.data.kind in _SEARCHED}
                 for person in people]
