@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, insert, or_
+from sqlalchemy import ColumnElement, Connection, Dialect, insert, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.principal import Principal
@@ -229,6 +229,11 @@ class ReadAuditLog:
     first of them writes all of their events, again in one insert and one commit,
     and wakes the others, or raises the error in each if the write failed. Each
     request writes at most once, and is never answered before its events are in.
+
+    Every partner request that reads PII pays for this write, so the insert goes
+    to the database driver as it is (``DriverInsert``): its SQL rendered once per
+    dialect, each event a tuple of values the driver takes. ``inserts`` counts the
+    insert statements sent (the driver's own, which SQLAlchemy's events do not see).
     """
 
     def __init__(self) -> None:
@@ -236,6 +241,8 @@ class ReadAuditLog:
         # Requests waiting for the write under way to end: their events, and the
         # future that says True (write all of these now) or False (written).
         self._waiting: list[tuple[list[dict[str, Any]], asyncio.Future[bool]]] = []
+        self._inserts: dict[Dialect, DriverInsert] = {}
+        self.inserts = 0
 
     async def write(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         """Return once ``rows`` are committed; raise what their write raised otherwise."""
@@ -256,7 +263,7 @@ class ReadAuditLog:
                 raise
             batch, self._waiting = self._waiting, []
         try:
-            await conn.execute(insert(AuditEvent), [row for rows, _ in batch for row in rows])
+            await self._insert(conn, [row for rows, _ in batch for row in rows])
             await conn.commit()
         except Exception as error:
             await conn.rollback()
@@ -271,6 +278,23 @@ class ReadAuditLog:
         finally:
             self._hand_over()
 
+    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        """Insert the events in the connection's transaction, through its driver."""
+        dialect = conn.dialect
+        statement = self._inserts.get(dialect)
+        if statement is None:
+            statement = self._inserts[dialect] = DriverInsert(dialect)
+        values = [statement.values(row) for row in rows]
+        if not conn.in_transaction():
+            await conn.begin()  # so that ``conn.commit()`` commits what the driver inserts
+        driver = (await conn.get_raw_connection()).driver_connection
+        self.inserts += 1
+        if len(values) == 1:
+            await driver.execute(statement.sql, values[0])
+        else:
+            async with driver.cursor() as cursor:
+                await cursor.executemany(statement.sql, values)
+
     def _hand_over(self) -> None:
         """The write under way is over: the first request still waiting writes next."""
         self._waiting = [(rows, turn) for rows, turn in self._waiting if not turn.done()]
@@ -278,6 +302,35 @@ class ReadAuditLog:
             self._waiting[0][1].set_result(True)
         else:
             self._writing = False
+
+
+class DriverInsert:
+    """``INSERT INTO audit_events`` as a database's driver takes it, built once per dialect.
+
+    SQLAlchemy renders the SQL (placeholders and casts of the dialect) and its column
+    types convert each value as they would for ``insert(AuditEvent)``; what is left per
+    event is a tuple (or, for a named paramstyle, a dict) of converted values.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        table = AuditEvent.__table__
+        compiled = insert(table).compile(dialect=dialect)
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+        columns = {column.key: column for column in table.c}
+        self.fields = [
+            (name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ]
+
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        converted = [
+            row[name] if process is None else process(row[name]) for name, process in self.fields
+        ]
+        if self.positional:
+            return tuple(converted)
+        return dict(zip((name for name, _ in self.fields), converted, strict=True))
 
 
 # -- reading the log ---------------------------------------------------------------------------

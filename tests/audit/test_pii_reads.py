@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hub.access.audit import AuditTrail, ReadAuditLog
 from hub.access.principal import Principal
@@ -26,24 +25,11 @@ NAMES_ONLY = "{ customers(first: 5) { edges { node { id displayName locale tags 
 ONE_CUSTOMER = "query($id: ID!) { node(id: $id) { ... on Customer { id birthDate } } }"
 
 
-@contextmanager
-def audit_inserts(engine):
-    """The INSERT statements into audit_events the engine sends, as (statement, executemany)."""
-    seen: list[tuple[str, bool]] = []
-
-    def spy(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            seen.append((statement, executemany))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", spy)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", spy)
-
-
-async def run_audited(app, principal: Principal, query: str, variables=None, request_id="r"):
-    """Execute as the view does, but with reads audited whoever the caller is."""
+async def run_audited(
+    app, principal: Principal, query: str, variables=None, request_id="r", log=None
+):
+    """Execute as the view does, but with reads audited whoever the caller is (written by
+    ``log``, a fresh ``ReadAuditLog`` unless given)."""
     executor = app.state.executor
     db = RequestDB(app.state.engine)
     trail = AuditTrail(principal, request_id, audits_reads=True)
@@ -54,7 +40,7 @@ async def run_audited(app, principal: Principal, query: str, variables=None, req
         result, _ = await executor.run(prepared, operation, variables, None, context)
         assert not result.errors, result.errors
         rows = trail.take_reads()
-        await db.using(ReadAuditLog().write, rows)
+        await db.using((log or ReadAuditLog()).write, rows)
     finally:
         await db.close()
     return result.data, len(rows)
@@ -96,9 +82,11 @@ def reader(client_id: str | None = None) -> Principal:
 
 async def test_one_event_per_customer_naming_the_fields_read_in_one_insert(app, sync_engine):
     principal = reader()
-    with audit_inserts(app.state.engine) as inserts:
-        data, written = await run_audited(app, principal, PII_PAGE, {"n": 7}, request_id="req-pii")
-    assert len(inserts) == 1, "a page of customers is one batched insert, not one per row"
+    log = ReadAuditLog()
+    data, written = await run_audited(
+        app, principal, PII_PAGE, {"n": 7}, request_id="req-pii", log=log
+    )
+    assert log.inserts == 1, "a page of customers is one batched insert, not one per row"
 
     read_ids = [to_global_id("Customer", c) for c in first_customers(sync_engine, 7)]
     assert [e["node"]["id"] for e in data["customers"]["edges"]] == read_ids
@@ -124,9 +112,9 @@ async def test_only_the_pii_fields_asked_for_are_named(app, sync_engine):
 
 async def test_no_pii_asked_no_event_and_no_insert(app, sync_engine):
     principal = reader()
-    with audit_inserts(app.state.engine) as inserts:
-        _, written = await run_audited(app, principal, NAMES_ONLY)
-    assert written == 0 and inserts == []
+    log = ReadAuditLog()
+    _, written = await run_audited(app, principal, NAMES_ONLY, log=log)
+    assert written == 0 and log.inserts == 0
     assert events(sync_engine, client_id=principal.client_id) == []
 
 
@@ -288,11 +276,10 @@ async def test_requests_finishing_together_share_one_insert_and_each_waits_for_i
             for conn in conns:
                 await conn.close()
 
-    with audit_inserts(app.state.engine) as inserts:
-        answers = await together([rows_of(c) for c in customers[:5]])
+    answers = await together([rows_of(c) for c in customers[:5]])
     assert answers == [None] * 5
     # The first writes its own; the four that came meanwhile are written together, next.
-    assert len(inserts) == 2
+    assert log.inserts == 2
     logged = events(sync_engine, client_id=principal.client_id)
     assert sorted(e.record_id for e in logged) == sorted(str(c) for c in customers[:5])
 
