@@ -42,7 +42,7 @@ from sqlalchemy import (
 
 from hub.access.principal import ActiveGrant, Principal
 from hub.access.scopes import Scope
-from hub.access.segments import compile_rule, rule_of
+from hub.access.segments import compile_rule, rule_of, word
 from hub.models import Case, Consent, Customer, SharingGrantCustomer
 from hub.models.enums import ConsentPurpose, ConsentStatus, CustomerStatus
 
@@ -82,19 +82,23 @@ def _covers(grant: ActiveGrant, customers: FromClause) -> ColumnElement[bool]:
 
 
 def sharing_allowed(customers: FromClause) -> ColumnElement[bool]:
-    """The customer's newest PARTNER_SHARING consent is not a withdrawal (none at all is fine)."""
+    """The customer's newest PARTNER_SHARING consent is not a withdrawal (none at all is fine).
+
+    The enum values are SQL literals (``segments.word``): this goes into every
+    statement that loads a partner's rows.
+    """
     consents = Consent.__table__
     newest = (
         select(consents.c.status)
         .where(
             consents.c.customer_id == customers.c.id,
-            consents.c.purpose == ConsentPurpose.PARTNER_SHARING,
+            consents.c.purpose == word(ConsentPurpose.PARTNER_SHARING),
         )
         .order_by(consents.c.recorded_at.desc(), consents.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(newest, ConsentStatus.GRANTED.value) != ConsentStatus.WITHDRAWN.value
+    return func.coalesce(newest, word(ConsentStatus.GRANTED)) != word(ConsentStatus.WITHDRAWN)
 
 
 # -- children of customers ----------------------------------------------------------------------

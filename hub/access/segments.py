@@ -14,7 +14,12 @@ CUSTOMER, REPEAT_CUSTOMER, CHURNED), ``status`` (ACTIVE | MERGED | ERASED),
 ``locale`` (BCP 47 as stored, e.g. de-DE, compared exactly), ``country`` (ISO
 3166-1 alpha-2: the customer has an address there) and ``tag`` (the customer
 has the tag). Nothing else is accepted, so a rule can only ever become the
-fixed, parameterised SQL below: values are bound, never spliced.
+fixed SQL below. Free text (``locale``, ``tag``) is bound, never spliced; the
+other fields take words of a closed vocabulary (enum members, country codes:
+capital letters and underscores, checked when the rule is read and again when
+it is compiled), which are written into the SQL as literals (``word``): the
+statements a grant's rule goes into are built once and run on every request of
+its partner, and a bound value is converted again at each execution.
 
 The command line takes a shorter form, conditions joined by commas, all of
 which must hold: ``tag=wholesale,lifecycle_stage=CUSTOMER|REPEAT_CUSTOMER,country!=FR``
@@ -25,11 +30,22 @@ read as JSON.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, exists, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    String,
+    and_,
+    exists,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 
 from hub.models.enums import CustomerKind, CustomerStatus, LifecycleStage
 
@@ -246,12 +262,13 @@ def compile_rule(rule: Rule, customers: FromClause) -> ColumnElement[bool]:
         )
     if rule.field == "country":
         addresses = Address.__table__
+        in_country = or_(*(addresses.c.country == word(value) for value in values))
         return exists(
-            select(addresses.c.id).where(
-                addresses.c.customer_id == customers.c.id, _among(addresses.c.country, values)
-            )
+            select(addresses.c.id).where(addresses.c.customer_id == customers.c.id, in_country)
         )
     column = customers.c[rule.field]
+    if rule.field in _ENUM_FIELDS:
+        return or_(*(column == word(value) for value in values))
     if column.nullable:
         # Two-valued logic: a customer without a locale does not have locale de-DE, so
         # {"not": {"field": "locale", "eq": "de-DE"}} covers them (SQL's NULL would not).
@@ -264,3 +281,17 @@ def _among(column: Any, values: list[str]) -> ColumnElement[bool]:
     # re-renders into the SQL on every execution, and these statements run on every
     # request of a partner; the databases plan both forms alike. Lists are short (MAX_VALUES).
     return or_(*(column == value for value in values))
+
+
+_WORD = re.compile(r"[A-Z][A-Z_]*")
+
+
+def word(value: str) -> ColumnElement[str]:
+    """A word of a closed vocabulary (``ACTIVE``, ``GB``) as an SQL string literal.
+
+    Only capital letters and underscores are accepted, so nothing needs quoting;
+    anything else raises ValueError rather than reach the SQL.
+    """
+    if not _WORD.fullmatch(value):
+        raise ValueError(f"{value!r} is not a word of a closed vocabulary")
+    return literal_column(f"'{value}'", String)
