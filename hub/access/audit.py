@@ -309,28 +309,33 @@ class DriverInsert:
 
     SQLAlchemy renders the SQL (placeholders and casts of the dialect) and its column
     types convert each value as they would for ``insert(AuditEvent)``; what is left per
-    event is a tuple (or, for a named paramstyle, a dict) of converted values.
+    event is a tuple of converted values, the placeholders made positional when the
+    dialect names them (psycopg's ``%(id)s`` becomes ``%s``, which it takes as well).
     """
 
     def __init__(self, dialect: Dialect) -> None:
         table = AuditEvent.__table__
         compiled = insert(table).compile(dialect=dialect)
-        self.sql = compiled.string
-        self.positional = compiled.positional
-        names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+        if compiled.positional:
+            self.sql, names = compiled.string, list(compiled.positiontup or ())
+        elif dialect.paramstyle == "pyformat":
+            names = _NAMED.findall(compiled.string)
+            self.sql = _NAMED.sub("%s", compiled.string)
+        else:
+            raise NotImplementedError(f"audit inserts for paramstyle {dialect.paramstyle!r}")
         columns = {column.key: column for column in table.c}
         self.fields = [
             (name, columns[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names
         ]
 
-    def values(self, row: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        converted = [
+    def values(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
             row[name] if process is None else process(row[name]) for name, process in self.fields
-        ]
-        if self.positional:
-            return tuple(converted)
-        return dict(zip((name for name, _ in self.fields), converted, strict=True))
+        )
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
 
 
 # -- reading the log ---------------------------------------------------------------------------
