@@ -757,21 +757,23 @@ What a first sync's page of 500 new people costs now:
 3. **PostgreSQL: psycopg's `executemany`.** Of 11.1 s for 10,000 records under the
    profiler, 5.3 s are psycopg's `executemany`: it pipelines the rows (one round trip
    per page, not per row) but still binds and executes each row as a statement of its
-   own. A `COPY ... FROM STDIN` of the same 500 customers took 26-30 ms against 63-90
-   ms for the `executemany` (and SQLAlchemy's `insertmanyvalues` was no faster), and
-   COPY for customers, source records and contact points made whole runs about 20 %
-   faster in an A/B on the loaded machine; it is the next step if PostgreSQL needs
-   more margin, at the price of statements SQLAlchemy's events do not see.
+   own. A `COPY ... FROM STDIN` of 500 customer rows took 26-30 ms against 63-90 ms
+   for the `executemany` (SQLAlchemy's `insertmanyvalues` was no faster), and COPY for
+   customers, source records and contact points made 10,000-record runs about 20 %
+   faster (medians of five alternating runs each, on the loaded machine). It is the
+   next step if PostgreSQL needs more margin, at the price of writes that SQLAlchemy's
+   events and statement counts do not see; it was left out for now.
 4. **Memory stays flat.** Pages are made lazily and nothing accumulates across pages
-   (the page's look-ups live in its transaction's session): the hub side's peak RSS is
-   a few MB above what it has once imported and connected; see the 1,000,000-record
-   row when there is one.
+   (the page's look-ups live in its transaction's session): ingesting 1,000,000
+   records on SQLite peaked at 93 MB, 9 MB above what the hub side holds once it has
+   imported and connected, the same as for 100,000.
 
 Earlier passes: the first removed the SAVEPOINT per record (only a page that fails is
 written again with one per record) and looked a page's stored source records up in
 one SELECT per object type; the second built the profile upsert once per dialect.
-Their rows (0.128x-0.147x on SQLite, 0.056x-0.091x on PostgreSQL) measured the
-record-at-a-time writer and were taken out of the table.
+Their rows measured the record-at-a-time writer (0.128x-0.147x on SQLite, 0.063x-0.091x
+on PostgreSQL) and were taken out of the table; on the day of this pass, before it,
+10,000 records measured 0.133x on SQLite and 0.056x on PostgreSQL.
 
 <!-- ingest-results:
 {results}
