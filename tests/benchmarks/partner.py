@@ -400,20 +400,26 @@ median of the blocks' partner/internal ratios. That one is the steadiest.
 Two hubs are measured, one after the other:
 
 - **as served**: `hub.app:create_app` as it is, so the partner also pays for the audit
-  event of its PII reads (DESIGN §8, `hub/access/audit.py`: after execution, the
+  event of its PII reads (DESIGN §8, `hub/access/audit.py`): after execution, the
   `ReadAuditLog` writes the events of the requests that finish together in one insert
-  and commit, and each waits for its own);
+  on the request's connection and commits it before the answer goes out, each request
+  waiting for its own; the insert is rendered once per dialect and handed to the
+  database driver with each event as a tuple of values (`DriverInsert`), so what a
+  request adds is the driver's insert and the commit;
 - **no read audit**: the same app with only that audit switched off, which leaves the
   cost of row-level access: the grants in force (read with the token, in the same
   statement), the sharing conditions inside each statement that loads rows (the
   segment compiled to SQL, the newest PARTNER_SHARING consent, case and feedback
-  sharing; decided once per customer of a page), the scopes on the customer (selected
-  with the customer's row) checked by the field guard, per-partner statements built
-  once and cached like the internal ones (`hub/api/core/dataloaders.py`).
+  sharing; decided once per customer of a page; the segment's enum values and country
+  codes and the consent's constants written as SQL literals, free text bound), the
+  scopes on the customer (selected with the customer's row) checked by the field
+  guard, per-partner statements built once and cached like the internal ones
+  (`hub/api/core/dataloaders.py`).
 
 ```sh
 .venv/bin/python -m tests.benchmarks.partner --backend sqlite --duration 10 --rounds 3
 .venv/bin/python -m tests.benchmarks.partner --backend all --blocks 60 --no-docs
+.venv/bin/python -m tests.benchmarks.profile_hub --token partner   # where a partner's time goes
 ```
 
 Machine: {machine}. {load}

@@ -1,12 +1,17 @@
 """Where the hub's time goes: cProfile of the ASGI app called directly, one process, no HTTP.
 
     .venv/bin/python -m tests.benchmarks.profile_hub [--backend sqlite|postgresql]
-        [--workload customer360|customers] [--requests 300] [--customers 2000] [--top 40]
+        [--workload customer360|customers] [--token internal|partner] [--requests 300]
+        [--customers 2000] [--top 40]
 
 Seeds a fresh database as the benchmark does, then sends the same requests as the
 load (same bodies, same token) straight into ``create_app(settings)`` one after the
 other, and prints: the time per request, the SQL statements per request, the
 cumulative and own-time top functions, and own time grouped by library.
+``--token partner`` asks Customer360 with the partner token of the partner benchmark
+(``tests/benchmarks/partner.py``: a segment grant, every case and feedback shared), for
+customers its grant covers, to see what being a partner costs (its read audit's insert goes
+to the database driver directly, so it is not among the SQL statements counted).
 ``--out FILE`` also saves the raw profile (for snakeviz, ``pstats``...).
 ``--profiler none`` only times the loop, for a sampling profiler without cProfile's
 per-call overhead, e.g. ``py-spy record -f raw -o out.txt -- .venv/bin/python -m
@@ -95,6 +100,10 @@ async def profile(args: argparse.Namespace, url: str) -> None:
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
         token = pool.submit(common.prepare, url, args.customers).result()
         ids = pool.submit(common.customer_ids, url).result()
+        if args.token == "partner":
+            from tests.benchmarks.partner import prepare_partner
+
+            token, ids, _ = pool.submit(prepare_partner, url).result()
     app = create_app(Settings(database_url=url))
     statements = 0
 
@@ -153,7 +162,8 @@ async def profile(args: argparse.Namespace, url: str) -> None:
         await app.state.engine.dispose()
         app.state.sync_engine.dispose()
         print(
-            f"\n{args.backend} / {args.workload} (gc {args.gc}): {args.requests} requests, "
+            f"\n{args.backend} / {args.workload} / {args.token} token (gc {args.gc}): "
+            f"{args.requests} requests, "
             f"{elapsed / args.requests * 1000:.2f} ms/request "
             f"({cpu / args.requests * 1000:.2f} ms CPU), {per_request:.1f} SQL statements each"
         )
@@ -167,7 +177,10 @@ async def profile(args: argparse.Namespace, url: str) -> None:
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()
 
-    print(f"\n{args.backend} / {args.workload}: {args.requests} requests (gc {args.gc})")
+    print(
+        f"\n{args.backend} / {args.workload} / {args.token} token: {args.requests} requests "
+        f"(gc {args.gc})"
+    )
     print(
         f"  without profiler: {plain / args.requests * 1000:.2f} ms/request "
         f"({args.requests / plain:.0f} req/s on one core)"
@@ -198,6 +211,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.profile_hub")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workload", choices=["customer360", "customers"], default="customer360")
+    parser.add_argument(
+        "--token",
+        choices=["internal", "partner"],
+        default="internal",
+        help="partner: a partner's token, for customers its grant covers (customer360 only)",
+    )
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--top", type=int, default=40)
@@ -216,6 +235,8 @@ def main() -> None:
         help="none: just time the loop (to sample it with py-spy)",
     )
     args = parser.parse_args()
+    if args.token == "partner" and args.workload != "customer360":
+        parser.error("--token partner goes with --workload customer360")
     with common.database(args.backend) as url:
         try:
             import uvloop  # the event loop uvicorn runs the hub on
