@@ -124,10 +124,10 @@ class WebhookEndpoint:
     async def receive(self, request: Request) -> Response:
         try:
             receiver = await self.receivers.get(request.path_params["connection_id"])
-            body = await self._body(request)
             # Once, from the raw scope: Starlette's Headers decode on every lookup.
             headers = Headers((name.decode("latin-1"), value.decode("latin-1"))
                               for name, value in request.scope["headers"])
+            body = await self._body(request, headers.get("content-length"))
             query = dict(request.query_params) if request.scope["query_string"] else {}
             event_id, topic = receiver.check(headers, body, query)
             stored = await self.inbox.store(receiver.connection_id, event_id, topic,
@@ -141,8 +141,7 @@ class WebhookEndpoint:
         return Response(_ACCEPTED if stored is not None else _DUPLICATE,
                         media_type="application/json")
 
-    async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
+    async def _body(self, request: Request, declared: str | None) -> bytes:
         if declared is not None:
             if not declared.isdigit():
                 raise _Refused(400, "delivery", "Content-Length is not a number")

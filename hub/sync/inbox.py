@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base.connector import Connector
 from connectors.base.registry import get_connector
+from connectors.base.webhooks import Headers
 from hub.db import sync_session_factory
 from hub.models import Connection, InboundEvent, new_id, utcnow
 from hub.sync.engine import describe
@@ -86,12 +87,8 @@ class Result(enum.StrEnum):
 
 def storable_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The delivery's headers without anything that proves who sent it (lower-case names)."""
-    kept = {}
-    for name, value in headers.items():
-        name = name.lower()
-        if not _is_secret_header(name):
-            kept[name] = value
-    return kept
+    return {name: value for name, value in Headers.of(headers).items()
+            if not _is_secret_header(name)}
 
 
 @functools.lru_cache(maxsize=1024)
