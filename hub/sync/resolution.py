@@ -14,8 +14,8 @@ are the batch's (``crmhub identity resolve``, ``hub.identity.batch``).
 
 A resolver may also work a page at a time (``PageResolver``): ``resolve_page``
 tells, for every person of a page at once, who is plainly new (nobody the hub
-holds and nobody else on the page can be them), so the writer can make all of
-those customers with one statement per table; ``people_written`` is
+holds and nobody earlier on the page can be them), so the writer can make those
+customers with one statement per table; ``people_written`` is
 ``person_written`` for the page's fresh customers. Anyone it cannot vouch for
 is written one record at a time, in page order, after them.
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,9 +103,9 @@ class CustomerResolver(Protocol):
 class PageMatch(enum.Enum):
     """What a page resolver can say of one person of the page before any of it is written."""
 
-    NEW = "new"  # nobody the hub holds, nor anyone else on the page, can be them
+    NEW = "new"  # nobody the hub holds, nor anyone earlier on the page, can be them
     KNOWN = "known"  # the hub may already hold them: decided record by record
-    SHARED = "shared"  # another person of the page may be them: decided record by record
+    SHARED = "shared"  # an earlier person of the page may be them: decided record by record
 
 
 @dataclass(frozen=True)
@@ -136,11 +135,11 @@ class PageResolver(CustomerResolver, Protocol):
     def resolve_page(self, session: Session, people: Sequence[PagePerson]) -> list[PageMatch]:
         """For every person of the page, in order, whether they are plainly NEW.
 
-        NEW must hold whatever the order the page is written in: a person is NEW only
-        when no customer stored before the page matches them and no other person of
-        the page (its earlier and its later records alike) could match them or be
-        matched by them. The writer makes the NEW people's customers first, then writes
-        everyone else record by record, in page order.
+        A person is NEW only when no customer stored before the page could match them
+        and no earlier person of the page could be them. The writer makes (some of)
+        the NEW people's customers first, then writes everyone else record by record,
+        in page order: a later person of the page finds them stored, as they would
+        have been.
         """
 
     def people_written(self, db: Connection, written: Sequence[PersonWritten],
@@ -176,21 +175,19 @@ class MatchByEmailOrPhone:
         """One look-up for every e-mail and phone of the page; the page's repeats in Python.
 
         Any stored holder makes a person KNOWN, even one no longer ACTIVE: whether that
-        holder is someone is ``resolve_customer``'s to say, record by record. A value
-        another person of the page also has makes both SHARED, the earlier one too: a
-        record showing the e-mails of two customers made on the page joins the older,
-        and only writing them in page order keeps which one that is.
+        holder is someone is ``resolve_customer``'s to say, record by record. A value an
+        earlier person of the page has makes a person SHARED.
         """
         keys = [{p.key for p in person.points if p.data.kind in _SEARCHED}
                 for person in people]
-        on_page = Counter(key for mine in keys for key in mine)
-        held = _held(session.connection(), on_page)
-        return [
-            PageMatch.KNOWN if mine & held
-            else PageMatch.SHARED if any(on_page[key] > 1 for key in mine)
-            else PageMatch.NEW
-            for mine in keys
-        ]
+        held = _held(session.connection(), {key for mine in keys for key in mine})
+        seen: set[tuple[ContactPointKind, str]] = set()
+        matches = []
+        for mine in keys:
+            matches.append(PageMatch.KNOWN if mine & held
+                           else PageMatch.SHARED if mine & seen else PageMatch.NEW)
+            seen |= mine
+        return matches
 
     def absorb_holders(self, db: Connection, customer_id: uuid.UUID, person: PersonData,
                        now: datetime) -> None:

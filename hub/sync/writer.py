@@ -157,9 +157,9 @@ class CanonicalWriter:
 
         The plainly new people's customers, source records, parts and profiles are
         written first, one statement per table for all of them; every other record then
-        goes through ``write``, in page order. Nothing a later record reads can tell
-        the two orders apart: nobody else on the page shares a new person's e-mail or
-        phone, names their record or comes before them with the same identity.
+        goes through ``write``, in page order. Nothing a record reads can tell the two
+        orders apart (see ``_new_people``): a later record finds the new people stored,
+        as it would have, and no earlier one written in its turn could have met them.
         """
         new = self._new_people(session, connection_id, records)
         if new:
@@ -175,20 +175,24 @@ class CanonicalWriter:
         Such a record has a person and nothing else to write (no ``person_ref``, order,
         interaction or feedback; not a deletion), its identity is not stored (the
         page's look-up says so) nor named earlier on the page, its contact points and
-        times are valid, and the resolver calls the person NEW.
+        times are valid, and the resolver calls the person NEW. And no earlier record
+        of the page that is written in its turn may make a customer: a customer's id
+        grows with its creation and breaks the tie between customers made on the same
+        page (the oldest is matched first), so the new people's customers, made ahead
+        of the page, must be the first customers it makes.
         """
         if not isinstance(self.resolver, PageResolver):
             return {}
         page = session.info.get(_PAGE_SOURCES)
         stored = page[1] if page is not None and page[0] == connection_id else {}
         named: set[tuple[str, str]] = set()
-        candidates: list[int] = []
+        plain: dict[int, PagePerson] = {}
         people: list[PagePerson] = []
         for i, rec in enumerate(records):
             key = (rec.object_type, rec.external_id)
-            plain = (key in stored and stored[key] is None and key not in named
-                     and rec.person_ref is None and not rec.deleted and rec.order is None
-                     and rec.interaction is None and rec.feedback is None)
+            simple = (key in stored and stored[key] is None and key not in named
+                      and rec.person_ref is None and not rec.deleted and rec.order is None
+                      and rec.interaction is None and rec.feedback is None)
             named.add(key)
             if rec.person_ref is not None:
                 named.add(rec.person_ref)
@@ -202,12 +206,20 @@ class CanonicalWriter:
                 continue
             identity = SourceIdentity(connection_id, rec.object_type, rec.external_id)
             people.append(PagePerson(identity, rec.person, points))
-            candidates.append(i if plain else -1)
-        if not any(i >= 0 for i in candidates):
+            if simple:
+                plain[i] = people[-1]
+        if not plain:
             return {}
-        matches = self.resolver.resolve_page(session, people)
-        return {i: person for i, person, match in zip(candidates, people, matches, strict=True)
-                if i >= 0 and match is PageMatch.NEW}
+        matches = dict(zip(map(id, people), self.resolver.resolve_page(session, people),
+                           strict=True))
+        new: dict[int, PagePerson] = {}
+        for i, rec in enumerate(records):
+            person = plain.get(i)
+            if person is not None and matches[id(person)] is PageMatch.NEW:
+                new[i] = person
+            elif _may_make_customer(rec, stored):
+                break
+        return new
 
     def _write_new_people(self, session: Session, connection_id: uuid.UUID,
                           new: Sequence[tuple[SourceRecordData, PagePerson]],
@@ -391,6 +403,20 @@ def _stored(session: Session, identity: SourceIdentity) -> tuple[Row[Any] | None
     if page is not None and page[0] == identity.connection_id and key in page[1]:
         return page[1][key], True
     return session.connection().execute(_SOURCE, identity.params()).one_or_none(), False
+
+
+def _may_make_customer(rec: SourceRecordData, stored: dict[tuple[str, str], Any]) -> bool:
+    """Whether ``write`` may make a customer for this record: a person or a ``person_ref``
+    whose identity the page's look-up does not show linked to a customer."""
+    def unlinked(key: tuple[str, str]) -> bool:
+        row = stored.get(key)
+        return row is None or row.customer_id is None
+
+    if rec.deleted:
+        return False
+    if rec.person_ref is not None:
+        return unlinked(rec.person_ref)
+    return rec.person is not None and unlinked((rec.object_type, rec.external_id))
 
 
 def _forget(session: Session, identity: SourceIdentity) -> None:

@@ -713,22 +713,25 @@ the resolver with it (`PageResolver` in `hub/sync/resolution.py`).
   identity that is not stored (the page's look-up already tells) and not named
   earlier on the page are put to the resolver together:
   `MatchByEmailOrPhone.resolve_page` looks every e-mail and phone of the page up in
-  one SELECT and counts the page's own repeats in Python. A person no stored contact
-  point and no other record of the page shares an e-mail or phone with is NEW; their
-  customers, source records, contact points, addresses, tags, consents and source
-  profiles (`people_written`) are written with one `executemany` per table, ahead of
-  the rest of the page. Every other record (updates, deletions, orders, people who
-  match a stored customer or another record of the page) is then written record by
-  record, in page order, as before, so a later record sharing an address finds the
-  new customer in the database as it would have. A resolver without the page methods
-  gets every record written one at a time.
-- **Why "no other record", not only "no earlier record".** A record showing the
-  e-mails of two customers made on the same page joins the older one (the resolver's
-  rule: oldest first, by time and then by UUIDv7, which grows with creation). If a
-  person shared only with later records were made ahead of the page, they could
-  become older than a customer an earlier record makes record by record, and the
-  later record would join the other customer. `tests/sync/test_write_page.py` has
-  that case, and writes generated pages (new people, repeats within the page,
+  one SELECT and settles the page's own repeats in Python, in page order. A person
+  no stored contact point and no earlier record of the page shares an e-mail or phone
+  with is NEW; their customers, source records, contact points, addresses, tags,
+  consents and source profiles (`people_written`) are written with one `executemany`
+  per table, ahead of the rest of the page. Every other record (updates, deletions,
+  orders, people who match a stored customer or an earlier record of the page) is
+  then written record by record, in page order, as before, so a later record sharing
+  an address finds the new customer in the database as it would have. A resolver
+  without the page methods gets every record written one at a time.
+- **Only up to the first record that may make a customer.** Customers made on one
+  page share their creation time, so their UUIDv7 ids (which grow with creation)
+  decide which is older, and the resolver matches the oldest first. A new person after
+  a record that is written in its turn and may make a customer (a person or a
+  `person_ref` whose identity is not linked to one yet) is therefore left to the
+  record-by-record pass too, or their customer would be made first and, on this page
+  or a later one, a record showing both customers' e-mails would join the wrong one.
+  A first sync's page is all new people and is written whole; a page of updates
+  (identities already linked) does not stop it either. `tests/sync/test_write_page.py`
+  has both cases, and writes generated pages (new people, repeats within the page,
   matches to stored customers, updates, older copies, deletions, orders naming stored,
   on-page, later and unknown customers, consents, a failing record) both ways on
   SQLite and PostgreSQL and compares every canonical table, ids and times aside.
