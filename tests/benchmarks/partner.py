@@ -17,7 +17,7 @@ access is measured apart from the cost of the audit log's write (DESIGN §8, a
 partner-only cost too). Before measuring, the benchmark checks that both tokens get
 the same ``data`` for a sample of those customers, and that the partner gets null for
 a customer the segment does not cover. Then the load (``tests/benchmarks/load.py``,
-its own process) runs internal, partner, internal, partner ... on each hub
+its own process) runs internal, partner, then partner, internal ... on each hub
 (``--rounds`` each) and the medians are compared: overhead = internal req/s /
 partner req/s, goal ≤ 1.15x. Results go to stdout and to the "Partner access" section
 of docs/benchmarks.md (``--no-docs`` to leave it alone).
@@ -304,9 +304,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> list[Result]:
             for server in hubs.values():
                 check(server.base_url, internal, partner, ids, outside)
             sides = {(name, who): Side() for name in hubs for who in ("internal", "partner")}
+            tokens = (("internal", internal), ("partner", partner))
             for round_ in range(args.rounds):
+                # Whichever goes second runs after the other's load: swapped every round.
                 for name, server in hubs.items():
-                    for who, token in (("internal", internal), ("partner", partner)):
+                    for who, token in tokens if round_ % 2 == 0 else tokens[::-1]:
                         result = load(
                             server, workload.hub, common.hub_headers(token), workload.expect, args
                         )
@@ -389,9 +391,9 @@ internal token, by the same hub process in the same run. The partner's one grant
 every feedback is its own, so that both tokens are answered exactly the same data
 (checked before measuring, with null for a customer the segment does not cover). The
 load cycles through 200 covered customers; {connections} connections, {warmup:g} s warm-up,
-{duration:g} s measured, internal and partner alternating ({rounds} runs each), medians
-reported. Overhead = internal req/s / partner req/s, goal ≤ {goal:.2f}x; "Server CPU"
-is the hub process's CPU per request under that load. Because both move with whatever
+{duration:g} s measured, internal and partner alternating ({rounds} runs each, which goes
+first swapped every round), medians reported. Overhead = internal req/s / partner req/s,
+goal ≤ {goal:.2f}x; "Server CPU" is the hub process's CPU per request under that load. Because both move with whatever
 else the machine runs, the same comparison is also made **in-process**: the app called
 one request at a time in a fresh process (no HTTP, as `profile_hub.py` does), internal
 and partner interleaved in {blocks} blocks of 20 requests, CPU-ms per request, the
