@@ -1,7 +1,7 @@
 """Webhook intake: the hub's ``POST /webhooks/{connection}`` against a bare endpoint.
 
     .venv/bin/python -m tests.benchmarks.webhooks [--backend sqlite|postgresql|all]
-        [--deliveries 10000] [--connections 20] [--rounds 2] [--no-docs]
+        [--deliveries 10000] [--connections 20] [--rounds 2] [--warmup 2000] [--no-docs]
 
 The LIMIT is a bare Starlette app (``bare_app`` below) whose endpoint only reads
 the body and answers the same 200. The hub is ``hub.app:create_app`` on a fresh
@@ -14,8 +14,9 @@ HTTP/1.1 connections on asyncio/uvloop, each with one request in flight, sending
 the same ``--deliveries`` deliveries to both: about 10% badly signed or unsigned,
 about 10% redeliveries of a recent event (``tests/webhooks/deliveries.burst``).
 It writes raw HTTP, so that it costs far less per request than either server.
-The rate is deliveries / wall time of the whole burst. Rounds alternate hub,
-bare, hub, bare... and the median of each side is reported.
+The rate is deliveries / wall time of the whole burst. After ``--warmup``
+deliveries to each server, not counted, rounds alternate hub, bare, hub, bare...
+and the median of each side is reported.
 
 Before a result counts, every hub answer is checked (401 for each forged one,
 200 for each good one, each good event accepted exactly once) and so is the
@@ -194,10 +195,12 @@ def load_main() -> None:
     Path(spec["out"]).write_text(json.dumps(result))
 
 
-def load(server: Server, path: str, ns: str, args: argparse.Namespace) -> dict[str, Any]:
+def load(server: Server, path: str, ns: str, args: argparse.Namespace,
+         deliveries: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        spec = {"port": server.port, "path": path, "ns": ns, "deliveries": args.deliveries,
+        spec = {"port": server.port, "path": path, "ns": ns,
+                "deliveries": deliveries or args.deliveries,
                 "connections": args.connections, "out": str(out)}
         cpu = server.cpu_seconds()
         done = subprocess.run([sys.executable, "-m", "tests.benchmarks.webhooks", "--load"],
@@ -263,6 +266,13 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             env["CRMHUB_JOBS__BROKER_URL"] = args.broker
         with serve("hub", "hub.app:create_app", env, Path(tmp)) as hub, \
                 serve("bare", "tests.benchmarks.webhooks:bare_app", env, Path(tmp)) as bare:
+            if args.warmup:
+                # Not counted: both servers' first requests (imports, caches, prepared
+                # statements, the inbox's connections) are not what a burst costs.
+                warm = new_connection(engine, [key])
+                for server in (hub, bare):
+                    load(server, f"/webhooks/{warm}", f"warm{uuid.uuid4().hex[:6]}", args,
+                         args.warmup)
             for n in range(args.rounds):
                 connection_id = new_connection(engine, [key])
                 ns = f"bench{n}{uuid.uuid4().hex[:6]}"
@@ -342,8 +352,9 @@ How: each server under uvicorn in its own process (one worker, no access log,
 uvloop over {args.connections} keep-alive connections, one request in flight each,
 {args.deliveries:,} deliveries per run to both servers: about 10% badly signed or
 unsigned, about 10% redeliveries of a recent event (`tests/webhooks/deliveries.burst`).
-The rate is deliveries / wall time of the whole burst; hub, bare, hub, bare ...
-({args.rounds} runs each), medians reported. Server CPU is the server process's
+The rate is deliveries / wall time of the whole burst; after {args.warmup:,} deliveries
+to each server that are not counted, hub, bare, hub, bare ... ({args.rounds} runs
+each), medians reported. Server CPU is the server process's
 user + system time (all threads) over the run, per delivery: the rate's companion,
 less at the mercy of other load on the machine. The hub runs as shipped (embedded
 jobs, a job queue of 100): its job threads wait while deliveries are arriving, and
@@ -372,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=2_000,
+                        help="deliveries sent to each server first, not counted")
     parser.add_argument("--broker", default="",
                         help="run the hub's jobs on Celery workers through this broker "
                              "(none are started: the jobs wait in the broker)")
