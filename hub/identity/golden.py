@@ -29,6 +29,7 @@ from hub.identity.survivorship import (
 from hub.models import Connection as ConnectionRow
 from hub.models import ContactPoint, Customer, FieldProvenance, SourceProfile, SourceRecord
 from hub.models.enums import ContactPointKind
+from hub.sync.copy import insert_rows
 from hub.sync.people import _search_fields as search_fields
 from hub.sync.records import PersonData
 
@@ -60,17 +61,19 @@ _REACHABLE = (
 def remember(db: Connection, source_record_id: uuid.UUID, person: PersonData,
              observed_at: datetime) -> None:
     """Store (or replace) what this source record says about the person's name and locale."""
-    remember_many(db, [(source_record_id, person, observed_at)])
+    db.execute(_REMEMBER[db.dialect.name], _profile(source_record_id, person, observed_at))
 
 
-def remember_many(db: Connection,
-                  said: Sequence[tuple[uuid.UUID, PersonData, datetime]]) -> None:
-    """``remember`` for many source records: one statement (source record, person, when)."""
-    if said:
-        db.execute(_REMEMBER[db.dialect.name], [
-            {"source_record_id": source_record_id, "observed_at": observed_at, **_said(person)}
-            for source_record_id, person, observed_at in said
-        ])
+def remember_new(db: Connection,
+                 said: Sequence[tuple[uuid.UUID, PersonData, datetime]]) -> None:
+    """``remember`` for source records just made, so without a profile yet: one statement
+    (a ``COPY`` on PostgreSQL) for all of them (source record, person, when)."""
+    insert_rows(db, profiles, [_profile(*one) for one in said])
+
+
+def _profile(source_record_id: uuid.UUID, person: PersonData,
+             observed_at: datetime) -> dict[str, Any]:
+    return {"source_record_id": source_record_id, "observed_at": observed_at, **_said(person)}
 
 
 def _upsert_profile(dialect: Any) -> Any:

@@ -25,6 +25,7 @@ from hub.identity.normalise import fold
 from hub.models import Address, Consent, ContactPoint, Customer, CustomerTag, new_id
 from hub.models.enums import ContactPointKind, CustomerKind, CustomerStatus
 from hub.sync.contact_points import NormalisedContactPoint
+from hub.sync.copy import insert_rows
 from hub.sync.records import AddressData, MappingError, PersonData
 
 customers = Customer.__table__
@@ -75,9 +76,8 @@ def insert_customer(db: Connection, now: datetime, person: PersonData | None = N
 
 
 def insert_customers(db: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Rows made by ``new_customer``, in one statement."""
-    if rows:
-        db.execute(_INSERT[customers.name], rows)
+    """Rows made by ``new_customer``, in one statement (a ``COPY`` on PostgreSQL)."""
+    insert_rows(db, customers, rows)
 
 
 def new_customer(now: datetime, person: PersonData | None = None,
@@ -110,10 +110,10 @@ def fresh_parts(customer_id: uuid.UUID, source_id: uuid.UUID, person: PersonData
 
 
 def insert_parts(db: Connection, rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
-    """Rows of ``fresh_parts`` (of one customer or many): one statement per table."""
+    """Rows of ``fresh_parts`` (of one customer or many): one statement per table (a
+    ``COPY`` on PostgreSQL)."""
     for table in PARTS:
-        if rows.get(table.name):
-            db.execute(_INSERT[table.name], rows[table.name])
+        insert_rows(db, table, rows.get(table.name, ()))
 
 
 def apply_person(db: Connection, customer: Mapping[str, Any], source_id: uuid.UUID,

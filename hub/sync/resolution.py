@@ -169,7 +169,7 @@ class MatchByEmailOrPhone:
 
     def people_written(self, db: Connection, written: Sequence[PersonWritten],
                        now: datetime) -> None:
-        golden.remember_many(db, [(w.source_id, w.person, w.observed_at) for w in written])
+        golden.remember_new(db, [(w.source_id, w.person, w.observed_at) for w in written])
 
     def resolve_page(self, session: Session, people: Sequence[PagePerson]) -> list[PageMatch]:
         """One look-up for every e-mail and phone of the page; the page's repeats in Python.

@@ -15,7 +15,8 @@ carries. The rules that make syncs idempotent and safe to replay:
 
 ``write_page`` writes a page as ``write`` would write its records one after the
 other, but makes the customers of the page's plainly new people (see
-``_new_people``) with one statement per table, then writes the rest one at a time.
+``_new_people``) with one statement per table (a ``COPY`` on PostgreSQL, see
+``hub.sync.copy``), then writes the rest one at a time.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hub.events.customers import note_written
 from hub.models import Customer, SourceRecord, new_id
 from hub.models.enums import CustomerStatus
 from hub.sync import activity, contact_points, people
+from hub.sync.copy import insert_rows
 from hub.sync.records import MappingError, PersonData, SourceRecordData
 from hub.sync.resolution import (
     CustomerResolver,
@@ -249,7 +251,7 @@ class CanonicalWriter:
                                          rec.source_updated_at or now))
             _forget(session, identity)
         people.insert_customers(db, customer_rows)
-        db.execute(_INSERT_SOURCE, source_rows)
+        insert_rows(db, sources, source_rows)
         people.insert_parts(db, parts)
         resolver: PageResolver = self.resolver  # type: ignore[assignment] - see _new_people
         resolver.people_written(db, written, now)
