@@ -652,8 +652,8 @@ a fresh, migrated database of the backend and in a subprocess of its own:
   (`MatchByEmailOrPhone.resolve_page`); per record the payload and its SHA-256, e-mail
   and phone normalisation (E.164 with `phonenumbers`), the customer with its search
   fields, the source record, its contact points and the source's profile, written with
-  one statement per table for the page (`CanonicalWriter.write_page`); and per page
-  the customers' `customer.created` events.
+  one statement per table for the page (`CanonicalWriter.write_page`; a `COPY ... FROM
+  STDIN` on PostgreSQL); and per page the customers' `customer.created` events.
 - **raw (the LIMIT)**: the same canonical rows, customers + source records + contact
   points, with the same values (names, normalised e-mail and phone, display/sort/search
   text, payload JSON and its hash, UUIDv7 ids), built straight from the raw records and
@@ -699,7 +699,7 @@ Goals: hub/raw ≥ {goal}x in the same run; hub peak RSS ≤ {rss} MB while inge
 (load average 3-8 on 2 CPUs): absolute rates move by up to ±50 % between runs; the
 ratio is taken in one run, hub then raw.
 
-### Where the hub's time goes (2026-12-03, third pass: a page at a time)
+### Where the hub's time goes (2026-12-03, third pass: a page at a time; then COPY on PostgreSQL)
 
 Counted at the driver (SQLAlchemy's `before_cursor_execute`, 2,000 records in pages
 of 500, SQLite) and profiled with `--profile` (cProfile of the hub side, 10,000
@@ -716,8 +716,9 @@ the resolver with it (`PageResolver` in `hub/sync/resolution.py`).
   one SELECT and settles the page's own repeats in Python, in page order. A person
   no stored contact point and no earlier record of the page shares an e-mail or phone
   with is NEW; their customers, source records, contact points, addresses, tags,
-  consents and source profiles (`people_written`) are written with one `executemany`
-  per table, ahead of the rest of the page. Every other record (updates, deletions,
+  consents and source profiles (`people_written`) are written with one statement per
+  table, ahead of the rest of the page: an `executemany` on SQLite, a `COPY` on
+  PostgreSQL (`hub.sync.copy.insert_rows`, see 3.). Every other record (updates, deletions,
   orders, people who match a stored customer or an earlier record of the page) is
   then written record by record, in page order, as before, so a later record sharing
   an address finds the new customer in the database as it would have. A resolver
@@ -747,9 +748,10 @@ What a first sync's page of 500 new people costs now:
    e-mail/phone SELECT, INSERT customer, INSERT source record, INSERT contact points,
    the source profile upsert): BEGIN IMMEDIATE (SQLite), the stored source records,
    the stored e-mails and phones, five `executemany` INSERTs (customers, source
-   records, contact points, source profiles, the `customer.created` events), the
-   bookmark (SELECT and UPDATE) and the run's counts. A test holds the count of a page
-   of new people the same whatever its size. The raw side sends three per page.
+   records, contact points, source profiles, the `customer.created` events; on
+   PostgreSQL the first four are `COPY`s), the bookmark (SELECT and UPDATE) and the
+   run's counts. A test holds the count of a page of new people the same whatever its
+   size, `COPY`s included. The raw side sends three per page.
 2. **SQLite: Python, mostly.** Of 6.9 s for 10,000 records under the profiler, about
    2.7 s are SQLAlchemy Core executing the page's statements, nearly all of it binding
    some 60,000 parameter sets through the column types (UUIDs, UTC timestamps, JSON,
@@ -757,17 +759,25 @@ What a first sync's page of 500 new people costs now:
    phones (`phonenumbers.parse`: 1.0 s; the raw side knows the E.164 form); 0.3 s in
    commits; the rest is mapping, canonical JSON and its hash, UUIDv7 ids and building
    rows. The raw side binds tuples in C and writes no profiles or events.
-3. **PostgreSQL: psycopg's `executemany`.** Of 11.1 s for 10,000 records under the
-   profiler, 5.3 s are psycopg's `executemany`: it pipelines the rows (one round trip
+3. **PostgreSQL: `COPY` for the new people.** Of 11.1 s for 10,000 records under the
+   profiler, 5.3 s were psycopg's `executemany`: it pipelines the rows (one round trip
    per page, not per row) but still binds and executes each row as a statement of its
-   own. A `COPY ... FROM STDIN` of 500 customer rows took 26-30 ms against 63-90 ms
-   for the `executemany` (SQLAlchemy's `insertmanyvalues` was no faster), and COPY for
-   customers, source records and contact points made 10,000-record runs about 20 %
-   faster (medians of five alternating runs each, on the loaded machine). It is the
-   next step: PostgreSQL sits on the goal (100,000 records, three rounds: 0.249x,
-   0.306x and 0.168x, the median rates 0.249x; one round earlier that day: 0.259x). Its
-   price is writes that SQLAlchemy's events and statement counts do not see, which is
-   why it was left out of this pass.
+   own (SQLAlchemy's `insertmanyvalues` was slower still). A `COPY ... FROM STDIN` of
+   500 customer rows took 26-30 ms against 63-90 ms. The page's new people's rows
+   (customers, source records, contact points, addresses, tags, consents, source
+   profiles) now go to PostgreSQL that way: `hub.sync.copy.insert_rows` sends a `COPY`
+   on the session's own connection (same transaction), with every value converted by
+   its column type's bind processor as an INSERT would (enums, JSON, aware
+   timestamps) and the left-out columns' Python defaults; it reports the `COPY` to
+   SQLAlchemy's `before_cursor_execute` and `after_cursor_execute`, so statement
+   counts still see it, and turns driver errors into SQLAlchemy's, so a failing
+   record is still redone record by record. `tests/sync/test_copy.py` compares its
+   rows with an INSERT's; `tests/sync/test_write_page.py` passes unchanged in what it
+   compares. 20,000 records, two rounds, before and after on the same machine: the
+   hub went from 1,374 and 1,680 records/s (0.234x and 0.245x of raw) to 1,849 and
+   2,013 (0.309x and 0.302x). 100,000 records in three rounds: 0.249x from the median
+   rates before it (rounds 0.249x, 0.306x, 0.168x), 0.264x after (rounds 0.286x,
+   0.264x, 0.289x; the load average rose from 1.3 to 2.8 during that run).
 4. **Memory stays flat.** Pages are made lazily and nothing accumulates across pages
    (the page's look-ups live in its transaction's session): ingesting 1,000,000
    records on SQLite peaked at 93 MB, 9 MB above what the hub side holds once it has
