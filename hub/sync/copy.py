@@ -10,12 +10,9 @@ column the rows leave out gets its Python-side default, row by row, as SQLAlchem
 would give it. The ``COPY`` runs on the connection's own driver connection, so in
 its transaction.
 
-SQLAlchemy's cursor events do not see a ``COPY`` sent through the driver, so
-``insert_rows`` fires ``before_cursor_execute`` and ``after_cursor_execute`` on the
-connection itself, with the ``COPY`` statement, the converted rows, no execution
-context and ``executemany`` False: whatever counts or logs statements at the
-connection (tests, benchmarks) sees the ``COPY`` as the one statement it is. A
-failure comes back as SQLAlchemy's: a value that cannot be converted as a
+SQLAlchemy's cursor events do not see a ``COPY`` sent through the driver (a
+listener counting or logging statements at the engine misses it; the tests count
+it at psycopg's ``Cursor.copy``). A failure comes back as SQLAlchemy's: a value that cannot be converted as a
 ``StatementError`` (raised before anything is sent), a driver error as the
 ``DBAPIError`` subclass SQLAlchemy would have raised (``IntegrityError``, ``DataError``...).
 """
@@ -46,19 +43,12 @@ def insert_rows(db: Connection, table: Table, rows: Sequence[Mapping[str, Any]])
     values = _converted(db.dialect, statement, columns, rows)
     cursor = db.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        noted = db._has_events or db.engine._has_events
-        if noted:
-            for fn in db.dispatch.before_cursor_execute:
-                fn(db, cursor, statement, values, None, False)
-        try:
-            with cursor.copy(statement) as copy:
-                for row in values:
-                    copy.write_row(row)
-        except db.dialect.loaded_dbapi.Error as error:
-            raise DBAPIError.instance(statement, None, error,
-                                      db.dialect.loaded_dbapi.Error) from error
-        if noted:
-            db.dispatch.after_cursor_execute(db, cursor, statement, values, None, False)
+        with cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    except db.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(statement, None, error,
+                                  db.dialect.loaded_dbapi.Error) from error
     finally:
         cursor.close()
 

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from hub.models import Customer, new_id
 from hub.models.enums import CustomerKind, CustomerStatus, LifecycleStage
 from hub.sync.copy import insert_rows
+from tests.sync.statements import Statements
 
 customers = Customer.__table__
 _PARIS = timezone(timedelta(hours=2))
@@ -62,20 +63,12 @@ def test_rows_are_stored_as_an_insert_stores_them(engine, ns) -> None:
     assert got[0]["created_at"] == datetime(2026, 5, 1, 10, 30, 15, 123456, tzinfo=UTC)
 
 
-def test_a_copy_is_one_statement_at_the_cursor_events(engine, ns) -> None:
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement.split()[0])
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        with engine.begin() as db:
-            insert_rows(db, customers, rows(ns))
-            insert_rows(db, customers, [])
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    assert seen == ["COPY" if engine.dialect.name == "postgresql" else "INSERT"]
+def test_a_page_of_rows_is_one_statement(engine, ns) -> None:
+    with Statements(engine) as sent, engine.begin() as db:
+        insert_rows(db, customers, rows(ns))
+        insert_rows(db, customers, [])
+    assert dict(sent.seen) == ({"COPY customers": 1} if engine.dialect.name == "postgresql"
+                               else {"INSERT INTO customers": 1})
 
 
 def test_failures_are_sqlalchemys(engine, ns) -> None:

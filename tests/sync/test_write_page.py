@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 import random
 import re
-import threading
 import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.db import create_sync_engine
@@ -38,6 +37,7 @@ from hub.sync.resolution import MatchByEmailOrPhone, PageResolver
 from hub.sync.writer import CanonicalWriter
 from tests.conftest import empty_database
 from tests.sync.factory import T0, Page, customer, map_record, new_connection, order, pages_of
+from tests.sync.statements import Statements
 
 
 class OneAtATime:
@@ -235,34 +235,6 @@ def two_databases(request):
         yield engines
         for engine in engines:
             engine.dispose()
-
-
-class Statements:
-    """Statements the engine sends from this thread (not the run's heartbeat), by text.
-
-    By their first three words, or two for a ``COPY``: the page's new people go to
-    PostgreSQL by ``COPY``, which ``hub.sync.copy`` reports to the same cursor events.
-    """
-
-    def __init__(self, engine) -> None:
-        self.engine, self.seen = engine, Counter()
-        self.thread = threading.get_ident()
-
-    def __enter__(self) -> Self:
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if threading.get_ident() == self.thread:
-            words = statement.split()
-            self.seen[" ".join(words[:2] if words[0] == "COPY" else words[:3])] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.seen.values())
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 5, 17, 21])
