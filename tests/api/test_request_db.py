@@ -13,11 +13,11 @@ from hub.db import create_async_db_engine, is_sqlite
 from hub.models import Customer, CustomerTag
 
 
+@pytest.mark.postgres
 async def test_statements_prepared_by_a_request_that_only_read_outlive_it(settings, seeded):
     # psycopg forgets its prepared statements at every rollback: the server would parse
     # and plan every statement of every request again.
-    if is_sqlite(settings.database_url):
-        pytest.skip("prepared statements are PostgreSQL's")
+    assert not is_sqlite(settings.database_url)
     engine = create_async_db_engine(settings.model_copy(update={"db_pool_size": 1}))
     statement = select(Customer.id).where(Customer.display_name == "request-db-test")
     try:
