@@ -370,7 +370,3 @@ class _Enqueuer:
         log.warning("inbound events stored but not enqueued (%s); the inbox sweep will "
                     "process them", said)
         self._left = dict.fromkeys(self._left, 0)
-
-
-def webhook_routes(engine: AsyncEngine, settings: Settings, **options: Any) -> list[Route]:
-    return WebhookEndpoint(engine, settings, **options).routes()
