@@ -32,6 +32,7 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -93,10 +94,29 @@ class Server:
     pid: int
     port: int
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server process (all its threads) so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The server stopped (SIGSTOP) meanwhile: its background work (the hub's job
+        threads processing what the last burst stored) must not take CPU from the other
+        server's run."""
+        os.kill(self.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.pid, signal.SIGCONT)
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """User + system CPU seconds of each thread of ``pid``: "main" and the others by id."""
+    tick, cpu = os.sysconf("SC_CLK_TCK"), {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        cpu["main" if task.name == str(pid) else task.name] = (
+            (int(fields[11]) + int(fields[12])) / tick)
+    return cpu
 
 
 @contextmanager
@@ -143,8 +163,13 @@ def _request(path: str, headers: dict[str, str], raw: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
 
 
-async def fire(port: int, requests: list[bytes], connections: int) -> dict[str, Any]:
-    """Send every request once over ``connections`` keep-alive connections; statuses in order."""
+async def fire(port: int, requests: list[bytes], connections: int,
+               server_pid: int) -> dict[str, Any]:
+    """Send every request once over ``connections`` keep-alive connections; statuses in order.
+
+    The server's CPU is read from /proc just before the first request and just after
+    the last answer, so that it counts the burst alone (not this process starting).
+    """
     statuses: list[int] = [0] * len(requests)
     bodies: list[bytes] = [b""] * len(requests)
     latencies: list[float] = []
@@ -164,9 +189,16 @@ async def fire(port: int, requests: list[bytes], connections: int) -> dict[str, 
         finally:
             writer.close()
 
+    sched = Path(f"/proc/{server_pid}/task/{server_pid}/schedstat")
+    sched_before = [int(x) for x in sched.read_text().split()]
+    server_before = thread_cpu(server_pid)
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(connection() for _ in range(connections)))
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    server_after = thread_cpu(server_pid)
+    sched_after = [int(x) for x in sched.read_text().split()]
+    main_cpu = server_after["main"] - server_before["main"]
+    all_cpu = sum(server_after.values()) - sum(server_before.values())
     latencies.sort()
     return {
         "elapsed": elapsed,
@@ -176,6 +208,10 @@ async def fire(port: int, requests: list[bytes], connections: int) -> dict[str, 
         "statuses": statuses,
         "bodies": [b.decode() for b in bodies],
         "client_cpu": cpu / elapsed,
+        "cpu_us": all_cpu * 1e6 / len(requests),
+        "main_cpu_us": main_cpu * 1e6 / len(requests),
+        "main_run": (sched_after[0] - sched_before[0]) / 1e9 / elapsed,
+        "main_runq": (sched_after[1] - sched_before[1]) / 1e9 / elapsed,
     }
 
 
@@ -188,9 +224,9 @@ def load_main() -> None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        result = asyncio.run(fire(spec["port"], requests, spec["connections"]))
+        result = asyncio.run(fire(spec["port"], requests, spec["connections"], spec["pid"]))
     else:
-        result = uvloop.run(fire(spec["port"], requests, spec["connections"]))
+        result = uvloop.run(fire(spec["port"], requests, spec["connections"], spec["pid"]))
     # A file, not stdout: the event loop may leave stdout non-blocking, cutting a big write.
     Path(spec["out"]).write_text(json.dumps(result))
 
@@ -199,18 +235,15 @@ def load(server: Server, path: str, ns: str, args: argparse.Namespace,
          deliveries: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        spec = {"port": server.port, "path": path, "ns": ns,
+        spec = {"port": server.port, "pid": server.pid, "path": path, "ns": ns,
                 "deliveries": deliveries or args.deliveries,
                 "connections": args.connections, "out": str(out)}
-        cpu = server.cpu_seconds()
         done = subprocess.run([sys.executable, "-m", "tests.benchmarks.webhooks", "--load"],
                               input=json.dumps(spec).encode(), capture_output=True, cwd=ROOT,
                               timeout=600, check=False)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"load generator failed: {done.stderr.decode()[-2000:]}")
         result = json.loads(out.read_text())
-    # Server CPU per delivery: the rate's companion, less at the mercy of other processes.
-    result["cpu_us"] = (server.cpu_seconds() - cpu) * 1e6 / len(result["statuses"])
     return result
 
 
@@ -270,19 +303,23 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 # Not counted: both servers' first requests (imports, caches, prepared
                 # statements, the inbox's connections) are not what a burst costs.
                 warm = new_connection(engine, [key])
-                for server in (hub, bare):
-                    load(server, f"/webhooks/{warm}", f"warm{uuid.uuid4().hex[:6]}", args,
-                         args.warmup)
+                for server, other in ((hub, bare), (bare, hub)):
+                    with other.paused():
+                        load(server, f"/webhooks/{warm}", f"warm{uuid.uuid4().hex[:6]}", args,
+                             args.warmup)
             for n in range(args.rounds):
                 connection_id = new_connection(engine, [key])
                 ns = f"bench{n}{uuid.uuid4().hex[:6]}"
                 print(f"  {backend} round {n + 1}: hub ...", end=" ", flush=True)
-                result = load(hub, f"/webhooks/{connection_id}", ns, args)
+                with bare.paused():
+                    result = load(hub, f"/webhooks/{connection_id}", ns, args)
                 checks.append(check_hub(result, ns, args.deliveries, engine, connection_id))
                 hub_runs.append(result)
-                print(f"{result['rps']:.0f}/s {result['cpu_us']:.0f} CPU-us/req; bare ...",
+                print(f"{result['rps']:.0f}/s {result['cpu_us']:.0f} CPU-us/req "
+                      f"({result['main_cpu_us']:.0f} main thread); bare ...",
                       end=" ", flush=True)
-                result = load(bare, f"/webhooks/{connection_id}", ns, args)
+                with hub.paused():  # its job threads would process the burst meanwhile
+                    result = load(bare, f"/webhooks/{connection_id}", ns, args)
                 if any(status != 200 for status in result["statuses"]):
                     raise AssertionError("the bare endpoint answered something else than 200")
                 bare_runs.append(result)
@@ -301,6 +338,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "hub_p50_ms": median(hub_runs, "p50_ms"), "hub_p99_ms": median(hub_runs, "p99_ms"),
         "bare_p50_ms": median(bare_runs, "p50_ms"), "bare_p99_ms": median(bare_runs, "p99_ms"),
         "hub_cpu_us": median(hub_runs, "cpu_us"), "bare_cpu_us": median(bare_runs, "cpu_us"),
+        "hub_main_cpu_us": median(hub_runs, "main_cpu_us"),
         "client_cpu": max(r["client_cpu"] for r in hub_runs + bare_runs),
         "checks": checks[-1], "processed_during_runs": processed,
         "stored_total": sum(c["stored"] for c in checks),
