@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping
 from typing import Literal
 
 from connectors.base.credentials import Secret, reveal
@@ -37,6 +37,14 @@ class Headers(Mapping[str, str]):
     def of(cls, headers: Mapping[str, str]) -> Headers:
         return headers if isinstance(headers, cls) else cls(headers)
 
+    @classmethod
+    def from_asgi(cls, raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+        """From an ASGI scope's ``headers`` (byte pairs, latin-1 as HTTP has it)."""
+        headers = cls.__new__(cls)
+        headers._values = {name.decode("latin-1").lower(): value.decode("latin-1")
+                           for name, value in raw}
+        return headers
+
     def __getitem__(self, name: str) -> str:
         return self._values[name.lower()]
 
@@ -48,6 +56,9 @@ class Headers(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
+
+    def items(self) -> ItemsView[str, str]:  # the dict's own view: no lookup per name
+        return self._values.items()
 
     def __len__(self) -> int:
         return len(self._values)

@@ -14,10 +14,10 @@ its id and ``updated_at``). The API checks a new callback URL with
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, Field, SecretStr
 
 from connectors.base import ApiKeyAuth, Connector, HttpSession, WriteAction
@@ -118,8 +118,8 @@ def _envelope(body: bytes) -> tuple[Any, Any]:
 
 def _event(body: bytes) -> dict[str, Any] | None:
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        event = orjson.loads(body)
+    except ValueError:  # orjson's JSONDecodeError, invalid UTF-8 included
         return None
     return event if isinstance(event, dict) else None
 
