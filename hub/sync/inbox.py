@@ -168,12 +168,15 @@ class InboxWriter:
     before anyone waiting is answered; it must not block (the hub enqueues the
     events' jobs there, handing them to a thread when a broker is configured).
 
-    PostgreSQL: up to ``POSTGRES_WRITERS`` batches at once, whose commits
-    overlap; rows go in key order, so two never deadlock. Each batch is ONE
-    statement on a connection of the writer's own, in autocommit: the statement
-    is its own transaction, so a batch costs one round trip, where the engine's
-    pool would add a ping at checkout, a BEGIN and a COMMIT (most of the CPU a
-    batch took). ``close`` closes those connections.
+    PostgreSQL: one batch at a time while the database keeps up. A second writer
+    (up to ``POSTGRES_WRITERS``) starts only when deliveries have waited
+    ``SPILL_AFTER`` seconds for the one in flight, as when commits are slow: so
+    batches are as large as the load makes them, each costing one round trip, and
+    a slow disk still sees commits overlap. Rows go in key order, so two batches
+    never deadlock. Each batch is ONE statement on a connection of the writer's
+    own, in autocommit: the statement is its own transaction, so a batch costs one
+    round trip, where the engine's pool would add a ping at checkout, a BEGIN and a
+    COMMIT (most of the CPU a batch took). ``close`` closes those connections.
     SQLite: one at a time (it has one write lock), each a single call in a
     worker thread through ``sync_engine``: aiosqlite would make every statement
     of it a round trip between threads, and each of those waits for the GIL
@@ -181,6 +184,8 @@ class InboxWriter:
     """
 
     POSTGRES_WRITERS = 4
+    SPILL_AFTER = 0.002
+    GATHER_FOR = 0.001
 
     def __init__(self, engine: AsyncEngine,
                  after_commit: Callable[[list[uuid.UUID]], None] | None = None, *,
@@ -192,6 +197,7 @@ class InboxWriter:
         self.writers = 1 if engine.dialect.name == "sqlite" else self.POSTGRES_WRITERS
         self._waiting: list[_Pending] = []
         self._writers = 0  # counted down as a writer finds nothing waiting, not a tick later
+        self._spill: asyncio.TimerHandle | None = None  # starts another writer when it fires
         self._tasks: set[asyncio.Task[None]] = set()  # held, so that none is collected
         # PostgreSQL: libpq's form of the engine's URL, and connections between batches.
         self._conninfo = (engine.url.set(drivername="postgresql")
@@ -212,25 +218,58 @@ class InboxWriter:
             "headers": dict(headers), "body": body, "received_at": utcnow(),
             "processed_at": None, "attempts": 0, "error": None,
         }
-        stored: asyncio.Future[uuid.UUID | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[uuid.UUID | None] = loop.create_future()
         self._waiting.append((values, stored))
-        INTAKE.touch()
-        if self._writers < self.writers:
-            self._writers += 1
-            writer = asyncio.create_task(self._write_waiting())
-            self._tasks.add(writer)
-            writer.add_done_callback(self._tasks.discard)
+        if self._writers == 0:
+            self._start_writer(loop)
+        elif self._spill is None and self._writers < self.writers:
+            self._spill = loop.call_later(self.SPILL_AFTER, self._spill_over, loop)
         return await stored
+
+    def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._writers += 1
+        writer = loop.create_task(self._write_waiting())
+        self._tasks.add(writer)
+        writer.add_done_callback(self._tasks.discard)
+
+    def _spill_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._spill = None
+        if self._waiting and self._writers < self.writers:
+            self._start_writer(loop)
 
     async def _write_waiting(self) -> None:
         try:
             while self._waiting:
+                await self._gather()
+                if self._spill is not None:  # what waited is taken now
+                    self._spill.cancel()
+                    self._spill = None
                 batch = self._waiting[:self.max_batch]
                 del self._waiting[:self.max_batch]
+                INTAKE.touch()  # per batch: the gate counts in tens of milliseconds
                 await self._write(batch)
                 INTAKE.touch()
         finally:
             self._writers -= 1
+
+    async def _gather(self) -> None:
+        """Let what the event loop has in hand join the batch before it goes.
+
+        One loop iteration at a time, for as long as each brings more deliveries (at
+        most ``GATHER_FOR`` seconds, ``max_batch`` deliveries): the answers of the last
+        batch go out first, the requests already read are checked and join, and the
+        batch leaves when the loop has nothing else to do. A lone delivery waits one
+        iteration. Fewer, larger batches cost less per delivery on both sides of the
+        connection.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.GATHER_FOR
+        count = -1
+        while (count != len(self._waiting) and len(self._waiting) < self.max_batch
+               and loop.time() < deadline):
+            count = len(self._waiting)
+            await asyncio.sleep(0)
 
     async def _write(self, batch: list[_Pending]) -> None:
         # One row per event: a copy within the batch is a redelivery, like one arriving later.

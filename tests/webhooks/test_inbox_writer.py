@@ -92,3 +92,52 @@ async def test_a_connection_dropped_between_batches_loses_no_delivery(writer, en
     assert first and second
     assert sorted(r.provider_event_id for r in stored(engine, connection)) == ["after", "before"]
     assert committed == [first, second]
+
+
+def _record_batches(inbox: InboxWriter, monkeypatch, *, first_takes: float = 0.0) -> list[int]:
+    """The size of each batch the writer sends, in order; the first one held ``first_takes`` s."""
+    sizes: list[int] = []
+    insert = inbox._insert
+
+    async def recording(rows):
+        sizes.append(len(rows))
+        if len(sizes) == 1 and first_takes:
+            await asyncio.sleep(first_takes)  # a slow commit
+        return await insert(rows)
+
+    monkeypatch.setattr(inbox, "_insert", recording)
+    return sizes
+
+
+async def test_deliveries_read_in_the_same_moments_share_a_batch(writer, engine, connection,
+                                                                monkeypatch):
+    inbox, _ = writer
+    sizes = _record_batches(inbox, monkeypatch)
+
+    async def arrive(n: int):
+        for _ in range(n % 5):  # each a few loop iterations after the other
+            await asyncio.sleep(0)
+        return await inbox.store(connection, f"e{n}", "t", {}, b"{}")
+
+    assert all(await asyncio.wait_for(asyncio.gather(*(arrive(n) for n in range(10))), 10))
+    assert sizes == [10]  # not the first iteration's two, then the rest
+    assert len(stored(engine, connection)) == 10
+
+
+async def test_deliveries_waiting_on_a_slow_commit_get_a_writer_of_their_own(
+        writer, engine, connection, monkeypatch):
+    inbox, _ = writer
+    sizes = _record_batches(inbox, monkeypatch, first_takes=0.3)
+    first = asyncio.ensure_future(inbox.store(connection, "slow", "t", {}, b"{}"))
+    await asyncio.sleep(0.05)  # the first batch is in flight
+    started = asyncio.get_running_loop().time()
+    assert await asyncio.wait_for(inbox.store(connection, "next", "t", {}, b"{}"), 10)
+    waited = asyncio.get_running_loop().time() - started
+    first_was_done = first.done()
+    assert await first
+    assert sizes == [1, 1]
+    if inbox.writers > 1:  # PostgreSQL: the second batch did not wait for the first
+        assert not first_was_done and waited < 0.2
+    else:  # SQLite has one write lock: it went after the first
+        assert first_was_done and waited >= 0.2
+    assert len(stored(engine, connection)) == 2
