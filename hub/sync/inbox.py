@@ -35,6 +35,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,9 +44,10 @@ import orjson
 import psycopg
 from sqlalchemy import Engine, Insert, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 
 from connectors.base.connector import Connector
 from connectors.base.registry import get_connector
@@ -106,12 +108,27 @@ def _insert_ignoring_duplicates(dialect: str) -> Insert:
 
 
 _INSERTS = {name: _insert_ignoring_duplicates(name) for name in ("postgresql", "sqlite")}
-_SQLITE_INSERT = (
-    "INSERT INTO inbound_events (id, connection_id, provider_event_id, topic, headers, body, "
-    "received_at, processed_at, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL) "
-    "ON CONFLICT (connection_id, provider_event_id) DO NOTHING"
-)
+_SQLITE_ROW = "(?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)"
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's DATETIME storage on SQLite (naive UTC)
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert(rows: int) -> str:
+    """ONE statement for a batch of ``rows``: sqlite3 releases the interpreter lock for
+    each statement it steps, and a thread waits for it back behind the event loop."""
+    return ("INSERT INTO inbound_events (id, connection_id, provider_event_id, topic, headers, "
+            "body, received_at, processed_at, attempts, error) VALUES "
+            + ", ".join([_SQLITE_ROW] * rows)
+            + " ON CONFLICT (connection_id, provider_event_id) DO NOTHING")
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_stored(rows: int) -> str:
+    # One row back, so one step, whatever the batch's size.
+    return ("SELECT group_concat(id, ' ') FROM inbound_events WHERE id IN ("
+            + ", ".join(["?"] * rows) + ")")
+
+
 # The batch as ONE JSON parameter: psycopg dumps arrays element by element in Python
 # (escaping each text with a regular expression), which cost more than the insert itself.
 _POSTGRES_INSERT = (
@@ -133,11 +150,15 @@ class IntakeGate:
     lock, whose waiters poll with growing sleeps: a burst of deliveries would be
     acknowledged at a fraction of the rate. Processing can wait, the platform
     cannot: a job first waits until intake has been quiet for ``quiet`` seconds
-    (at most ``timeout``). A worker process never stores deliveries: no wait.
+    (at most ``timeout``). Deliveries waiting for their batch count as intake:
+    while a batch waits for SQLite's write lock no new delivery arrives (every
+    sender is waiting for its answer), and that silence is not a pause. A worker
+    process never stores deliveries: no wait.
     """
 
     def __init__(self) -> None:
         self._last = float("-inf")
+        self.writing = 0  # writers with deliveries in hand (changed on the event loop only)
 
     def touch(self) -> None:
         self._last = time.monotonic()
@@ -146,7 +167,8 @@ class IntakeGate:
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
-            pause = max(0.0, min(self._last + quiet, deadline) - now)
+            until = now + quiet if self.writing else self._last + quiet
+            pause = max(0.0, min(until, deadline) - now)
             if pause == 0:
                 return
             time.sleep(pause)
@@ -177,10 +199,13 @@ class InboxWriter:
     own, in autocommit: the statement is its own transaction, so a batch costs one
     round trip, where the engine's pool would add a ping at checkout, a BEGIN and a
     COMMIT (most of the CPU a batch took). ``close`` closes those connections.
-    SQLite: one at a time (it has one write lock), each a single call in a
-    worker thread through ``sync_engine``: aiosqlite would make every statement
-    of it a round trip between threads, and each of those waits for the GIL
-    while the event loop is busy.
+    SQLite: one at a time (it has one write lock), each ONE statement on a
+    connection of the writer's own (from ``sync_engine``'s pool, so with its
+    PRAGMAs), in autocommit, in a thread of the writer's own. aiosqlite would make
+    every statement a round trip between threads; and each statement sqlite3
+    steps gives up the interpreter lock, which the thread then waits for behind
+    the event loop (a statement per row cost 100 us of CPU and 3 ms of waiting
+    per row while the loop was busy).
     """
 
     POSTGRES_WRITERS = 4
@@ -204,6 +229,11 @@ class InboxWriter:
                           .render_as_string(hide_password=False)
                           if engine.dialect.name == "postgresql" else None)
         self._idle: list[psycopg.AsyncConnection[Any]] = []
+        # SQLite: the writer's connection, and the one thread that uses it.
+        self._sqlite: PoolProxiedConnection | None = None
+        self._sqlite_db: sqlite3.Connection | None = None
+        self._sqlite_thread = (ThreadPoolExecutor(1, thread_name_prefix="crmhub-inbox")
+                               if self.sync_engine is not None else None)
 
     async def store(self, connection_id: uuid.UUID, provider_event_id: str, topic: str,
                     headers: Mapping[str, str], body: bytes) -> uuid.UUID | None:
@@ -221,6 +251,7 @@ class InboxWriter:
         loop = asyncio.get_running_loop()
         stored: asyncio.Future[uuid.UUID | None] = loop.create_future()
         self._waiting.append((values, stored))
+        INTAKE.touch()  # per delivery: a batch may wait long for SQLite's write lock
         if self._writers == 0:
             self._start_writer(loop)
         elif self._spill is None and self._writers < self.writers:
@@ -239,6 +270,7 @@ class InboxWriter:
             self._start_writer(loop)
 
     async def _write_waiting(self) -> None:
+        INTAKE.writing += 1
         try:
             while self._waiting:
                 await self._gather()
@@ -247,11 +279,11 @@ class InboxWriter:
                     self._spill = None
                 batch = self._waiting[:self.max_batch]
                 del self._waiting[:self.max_batch]
-                INTAKE.touch()  # per batch: the gate counts in tens of milliseconds
                 await self._write(batch)
-                INTAKE.touch()
         finally:
             self._writers -= 1
+            INTAKE.writing -= 1
+            INTAKE.touch()
 
     async def _gather(self) -> None:
         """Let what the event loop has in hand join the batch before it goes.
@@ -299,8 +331,9 @@ class InboxWriter:
                 _settle(stored, result=values["id"] if values["id"] in inserted else None)
 
     async def _insert(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-        if self.sync_engine is not None:
-            return await asyncio.to_thread(self._insert_sync, rows)
+        if self._sqlite_thread is not None:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_thread, self._insert_sqlite, rows)
         if self._conninfo is not None:
             return await self._insert_postgres(rows)
         async with self.engine.begin() as conn:
@@ -344,32 +377,48 @@ class InboxWriter:
         return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
 
     async def close(self) -> None:
-        """Close the connections kept between batches (PostgreSQL)."""
+        """Close the connections kept between batches."""
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.close()
+        if self._sqlite_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._sqlite_thread,
+                                                             self._close_sqlite)
 
-    def _insert_sync(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-        # The driver's own cursor: SQLAlchemy's per-row work (bind processing through the
-        # column types, a RETURNING result) was most of the cost of storing a delivery.
-        # Values go in the form those types store on SQLite (tests/webhooks/test_inbox_writer
-        # reads them back through the models).
-        inserted = set()
-        with self.sync_engine.begin() as conn:  # type: ignore[union-attr]
-            cursor = conn.connection.driver_connection.cursor()
-            try:
-                for row in rows:
-                    cursor.execute(_SQLITE_INSERT, (
-                        row["id"].hex, row["connection_id"].hex, row["provider_event_id"],
-                        row["topic"], json.dumps(row["headers"]), row["body"],
-                        row["received_at"].astimezone(UTC).strftime(_SQLITE_TIME)))
-                    if cursor.rowcount == 1:
-                        inserted.add(row["id"])
-            except sqlite3.IntegrityError as error:
-                raise IntegrityError(_SQLITE_INSERT, None, error) from error
-            finally:
-                cursor.close()
-        return inserted
+    def _close_sqlite(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()  # detached from the pool: this closes the connection
+            self._sqlite = self._sqlite_db = None
+
+    def _insert_sqlite(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        # Values go in the form SQLAlchemy's column types store on SQLite
+        # (tests/webhooks/test_inbox_writer reads them back through the models).
+        if self._sqlite is None:
+            self._sqlite = self.sync_engine.raw_connection()  # type: ignore[union-attr]
+            self._sqlite_db = self._sqlite.driver_connection
+            self._sqlite.detach()  # ours alone until close()
+            self._sqlite_db.isolation_level = None  # autocommit
+        db = self._sqlite_db
+        params: list[Any] = []
+        for row in rows:
+            params += (row["id"].hex, row["connection_id"].hex, row["provider_event_id"],
+                       row["topic"], json.dumps(row["headers"]), row["body"],
+                       row["received_at"].astimezone(UTC).strftime(_SQLITE_TIME))
+        statement = _sqlite_insert(len(rows))
+        try:
+            # In autocommit the statement is its own transaction: all of it or none.
+            count = db.execute(statement, params).rowcount
+            if count == len(rows) or count == 0:
+                return {row["id"] for row in rows} if count else set()
+            # Some were stored before (redeliveries): which of the batch's ids are there.
+            found = db.execute(_sqlite_stored(len(rows)),
+                               [row["id"].hex for row in rows]).fetchone()[0]
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(statement, None, error) from error
+        except sqlite3.OperationalError as error:  # locked past busy_timeout, disk full
+            raise OperationalError(statement, None, error) from error
+        ours = set(found.split()) if found else set()
+        return {row["id"] for row in rows if row["id"].hex in ours}
 
     async def _insert_each(self, rows: list[dict[str, Any]]
                            ) -> tuple[set[uuid.UUID], dict[uuid.UUID, Exception]]:
