@@ -4,8 +4,8 @@
 the delivery against the connection's secret (401, and nothing stored, when it
 fails); the verified delivery goes into the inbox (``hub/sync/inbox.py``) with
 ``INSERT … ON CONFLICT DO NOTHING`` on the async engine, and is acknowledged
-once committed; a job to process it (one per batch committed together) is then
-enqueued. A redelivery of a stored event is acknowledged (200) and ignored.
+once committed; a job to process it (one per the events committed in 50 ms) is
+then enqueued. A redelivery of a stored event is acknowledged (200) and ignored.
 Nothing here calls the platform or writes canonical data: the platform is
 waiting, and most retry a slow answer.
 
@@ -103,8 +103,10 @@ class WebhookEndpoint:
         self.max_body_bytes = max_body_bytes
 
     async def close(self) -> None:
-        """Close what intake holds open (the inbox's own connections)."""
+        """Close what intake holds open (the inbox's own connections), and enqueue the
+        jobs of the events held for their job."""
         await self.inbox.close()
+        await self.jobs.close()
 
     def routes(self) -> list[Route]:
         return [
@@ -345,23 +347,35 @@ class Receivers:
 
 
 class _Enqueuer:
-    """Enqueues one processing job for the new events of each commit, just after it.
+    """Enqueues processing jobs for the events committed in the last ``HOLD_FOR`` seconds.
+
+    Each commit's new event ids are held, and one job per at most ``JOB_SIZE`` of them
+    is enqueued ``HOLD_FOR`` seconds after the first: during a burst that is one job
+    per hundreds of events, not one per commit. An enqueue costs the serving process
+    more than storing a delivery does (the arguments' JSON round trip, a job thread
+    woken to take the GIL), and the embedded job queue is bounded: per-commit jobs
+    filled it within a second of a burst and left the rest to the sweep. Processing
+    loses nothing by waiting: it waits for a pause in intake anyway (``IntakeGate``).
 
     Embedded, enqueueing is a bounded, non-blocking hand-over to this process's
     job threads: done at once. With a broker each enqueue is a network round
     trip: done from a thread of its own, so that no delivery waits for it. Events
     whose job is never enqueued (the queue is full or unreachable, the backlog is
-    full, the process stops) are stored all the same, and the inbox sweep
-    (``process_pending_inbox``) processes them; that is said in the log at most
+    full, the process stops before ``close``) are stored all the same, and the inbox
+    sweep (``process_pending_inbox``) processes them; that is said in the log at most
     once per ``WARN_EVERY`` seconds, with how many, so a burst does not flood it.
     """
 
+    HOLD_FOR = 0.05
+    JOB_SIZE = 200
     WARN_EVERY = 10.0
 
     def __init__(self, enqueue: Enqueue | None, *, in_thread: bool,
                  backlog: int = ENQUEUE_BACKLOG) -> None:
         self._enqueue = enqueue
         self.backlog = backlog
+        self._held: list[uuid.UUID] = []
+        self._release: asyncio.TimerHandle | None = None
         self._waiting = 0
         self._lock = threading.Lock()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="crmhub-webhook-jobs") \
@@ -370,6 +384,36 @@ class _Enqueuer:
         self._warned_at = float("-inf")
 
     def submit(self, event_ids: list[uuid.UUID]) -> None:
+        """Hold the new events of one commit (called on the event loop, after the commit)."""
+        self._held += event_ids
+        if len(self._held) >= self.JOB_SIZE:
+            self.flush()
+        elif self._release is None:
+            self._release = asyncio.get_running_loop().call_later(self.HOLD_FOR, self.flush)
+
+    def flush(self) -> None:
+        """Enqueue the jobs of every event held now."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        held, self._held = self._held, []
+        for start in range(0, len(held), self.JOB_SIZE):
+            self._hand_over(held[start:start + self.JOB_SIZE])
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Enqueue what is held; with a broker, wait (at most ``timeout`` seconds) until
+        the thread has sent it."""
+        self.flush()
+        if self._thread is not None:
+            # One thread, in order: done when everything handed to it before is.
+            sent = asyncio.wrap_future(self._thread.submit(lambda: None))
+            done, _ = await asyncio.wait({sent}, timeout=timeout)
+            if not done:
+                log.warning("inbound events' jobs still being sent to the broker after %.0f s "
+                            "at shutdown; the inbox sweep will process any that are not",
+                            timeout)
+
+    def _hand_over(self, event_ids: list[uuid.UUID]) -> None:
         if self._thread is None:
             self._run(event_ids)
             return

@@ -574,8 +574,8 @@ def process_pending(engine: Engine, *, limit: int = 100, older_than: timedelta =
 
 @job
 def process_inbound_events(event_ids: list[str]) -> dict[str, int]:
-    """Enqueued by the webhook route for the new events of each batch it stores: one job
-    (one enqueue, one broker message) per commit, rather than one per event.
+    """Enqueued by the webhook route for the events it stored in the last 50 ms (at most
+    200): one job (one enqueue, one broker message) for many events, not one each.
 
     Each event is processed in its own transaction, as ``process_inbound_event`` does; a
     database error on one does not keep the others from their turn, and the first such
