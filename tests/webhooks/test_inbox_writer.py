@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -141,3 +142,37 @@ async def test_deliveries_waiting_on_a_slow_commit_get_a_writer_of_their_own(
     else:  # SQLite has one write lock: it went after the first
         assert first_was_done and waited >= 0.2
     assert len(stored(engine, connection)) == 2
+
+
+async def test_sqlite_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
+        writer, engine, connection):
+    """The batch's insert, tried at once on the loop, waits in the writer's thread while
+    another connection holds SQLite's write lock, and goes in once it is let go."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock; its writer never waits on one")
+    inbox, committed = writer
+    assert await asyncio.wait_for(inbox.store(connection, "before", "t", {}, b"{}"), 10)
+    loop = asyncio.get_running_loop()
+    ticks: list[float] = []
+
+    async def tick() -> None:  # the event loop's heartbeat while the lock is held
+        while True:
+            ticks.append(loop.time())
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.ensure_future(tick())
+    with engine.connect() as other:
+        other.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, as a job's commit holds it
+        delivery = asyncio.ensure_future(inbox.store(connection, "while-locked", "t", {}, b"{}"))
+        await asyncio.sleep(0.3)
+        assert not delivery.done()  # waiting for the lock, not failed at once
+        other.exec_driver_sql("ROLLBACK")
+    event_id = await asyncio.wait_for(delivery, 10)
+    ticker.cancel()
+    assert event_id and committed[-1] == event_id
+    assert sorted(r.provider_event_id for r in stored(engine, connection)) == [
+        "before", "while-locked"]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) >= 20 and max(gaps) < 0.1  # the loop went on meanwhile
+    # And the next batch, with the lock free again, is written as before.
+    assert await asyncio.wait_for(inbox.store(connection, "after", "t", {}, b"{}"), 10)
