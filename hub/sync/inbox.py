@@ -283,7 +283,8 @@ class InboxWriter:
                     self._spill = None
                 batch = self._waiting[:self.max_batch]
                 del self._waiting[:self.max_batch]
-                await self._write(batch)
+                if batch:  # else another writer took them while this one gathered
+                    await self._write(batch)
         finally:
             self._writers -= 1
             INTAKE.writing -= 1

@@ -95,8 +95,10 @@ async def test_a_connection_dropped_between_batches_loses_no_delivery(writer, en
     assert committed == [first, second]
 
 
-def _record_batches(inbox: InboxWriter, monkeypatch, *, first_takes: float = 0.0) -> list[int]:
-    """The size of each batch the writer sends, in order; the first one held ``first_takes`` s."""
+def _record_batches(inbox: InboxWriter, monkeypatch, *, first_takes: float = 0.0,
+                    each_takes: float = 0.0) -> list[int]:
+    """The size of each batch the writer sends, in order; the first one held ``first_takes``
+    seconds, every one ``each_takes``."""
     sizes: list[int] = []
     insert = inbox._insert
 
@@ -104,6 +106,8 @@ def _record_batches(inbox: InboxWriter, monkeypatch, *, first_takes: float = 0.0
         sizes.append(len(rows))
         if len(sizes) == 1 and first_takes:
             await asyncio.sleep(first_takes)  # a slow commit
+        if each_takes:
+            await asyncio.sleep(each_takes)
         return await insert(rows)
 
     monkeypatch.setattr(inbox, "_insert", recording)
@@ -176,3 +180,18 @@ async def test_sqlite_write_lock_held_elsewhere_is_waited_for_off_the_event_loop
     assert len(ticks) >= 20 and max(gaps) < 0.1  # the loop went on meanwhile
     # And the next batch, with the lock free again, is written as before.
     assert await asyncio.wait_for(inbox.store(connection, "after", "t", {}, b"{}"), 10)
+
+
+async def test_no_writer_sends_an_empty_batch(writer, engine, connection, monkeypatch):
+    """Writers gathering side by side: the one that finds the deliveries taken sends
+    nothing (an empty statement is a round trip for nothing)."""
+    inbox, _ = writer
+    # Every commit slower than SPILL_AFTER, deliveries arriving all the while: writers
+    # start and finish at every moment of each other's gathering.
+    sizes = _record_batches(inbox, monkeypatch, each_takes=inbox.SPILL_AFTER * 2)
+    pending = []
+    for n in range(300):
+        pending.append(asyncio.ensure_future(inbox.store(connection, f"e{n}", "t", {}, b"{}")))
+        await asyncio.sleep(0 if n % 3 else 0.0005)
+    assert all(await asyncio.wait_for(asyncio.gather(*pending), 20))
+    assert sum(sizes) == 300 and 0 not in sizes
