@@ -337,11 +337,13 @@ class InboxWriter:
 
     async def _insert(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
         if self._sqlite_thread is not None:
-            try:
-                return self._insert_sqlite(rows, wait=False)
-            except _WriteLockBusy:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self._sqlite_thread, self._insert_sqlite, rows, True)
+            if self._sqlite_db is not None:  # opened (in the thread: the pool may make it wait)
+                try:
+                    return self._insert_sqlite(rows, wait=False)
+                except _WriteLockBusy:
+                    pass
+            return await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_thread, self._insert_sqlite, rows, True)
         if self._conninfo is not None:
             return await self._insert_postgres(rows)
         async with self.engine.begin() as conn:
@@ -389,19 +391,18 @@ class InboxWriter:
         idle, self._idle = self._idle, []
         for conn in idle:
             await conn.close()
-        if self._sqlite_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._sqlite_thread,
-                                                             self._close_sqlite)
-
-    def _close_sqlite(self) -> None:
         if self._sqlite is not None:
-            self._sqlite.close()  # detached from the pool: this closes the connection
-            self._sqlite = self._sqlite_db = None
+            # Taken from the loop's inserts first, then closed in the thread, after any
+            # insert already in it.
+            sqlite, self._sqlite, self._sqlite_db = self._sqlite, None, None
+            # Detached from the pool: this closes the connection.
+            await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, sqlite.close)
 
     def _insert_sqlite(self, rows: list[dict[str, Any]], wait: bool) -> set[uuid.UUID]:
-        """The batch's one INSERT; ``wait=False`` (on the event loop): _WriteLockBusy at
-        once if another connection holds the write lock, ``wait=True`` (the thread):
-        wait for it up to the busy timeout the connection was opened with."""
+        """The batch's one INSERT; ``wait=False`` (on the event loop, the connection
+        open): _WriteLockBusy at once if another connection holds the write lock;
+        ``wait=True`` (the thread): wait for it up to the busy timeout the connection was
+        opened with."""
         # Values go in the form SQLAlchemy's column types store on SQLite
         # (tests/webhooks/test_inbox_writer reads them back through the models).
         if self._sqlite is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import uuid
 from datetime import timedelta
 
@@ -148,12 +149,11 @@ async def test_deliveries_waiting_on_a_slow_commit_get_a_writer_of_their_own(
     assert len(stored(engine, connection)) == 2
 
 
+@pytest.mark.sqlite  # PostgreSQL has no database-wide write lock
 async def test_sqlite_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
         writer, engine, connection):
     """The batch's insert, tried at once on the loop, waits in the writer's thread while
     another connection holds SQLite's write lock, and goes in once it is let go."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has no database-wide write lock; its writer never waits on one")
     inbox, committed = writer
     assert await asyncio.wait_for(inbox.store(connection, "before", "t", {}, b"{}"), 10)
     loop = asyncio.get_running_loop()
@@ -195,3 +195,24 @@ async def test_no_writer_sends_an_empty_batch(writer, engine, connection, monkey
         await asyncio.sleep(0 if n % 3 else 0.0005)
     assert all(await asyncio.wait_for(asyncio.gather(*pending), 20))
     assert sum(sizes) == 300 and 0 not in sizes
+
+
+@pytest.mark.sqlite
+async def test_sqlite_batches_are_written_on_the_event_loop_while_the_lock_is_free(
+        writer, connection, monkeypatch):
+    """The thread is for waiting on the lock (and opening the connection, which the pool
+    may make wait): a batch that finds the lock free costs no hand-over between threads."""
+    inbox, _ = writer
+    threads: list[str] = []
+    write = InboxWriter._insert_sqlite_rows
+
+    def recording(db, rows):
+        threads.append(threading.current_thread().name)
+        return write(db, rows)
+
+    monkeypatch.setattr(InboxWriter, "_insert_sqlite_rows", staticmethod(recording))
+    for n in range(3):
+        assert await asyncio.wait_for(inbox.store(connection, f"e{n}", "t", {}, b"{}"), 10)
+    loop_thread = threading.current_thread().name
+    assert threads[0].startswith("crmhub-inbox")  # the first opens the connection
+    assert threads[1:] == [loop_thread, loop_thread]
