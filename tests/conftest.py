@@ -123,12 +123,13 @@ def mint_token(sync_engine):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A test marked ``postgres`` (what it checks exists on PostgreSQL alone) is left out of
-    the SQLite run rather than skipped there."""
-    sqlite_only = [item for item in items if item.get_closest_marker("postgres")
-                   and getattr(item, "callspec", None) is not None
-                   and item.callspec.params.get("database_url") == "sqlite"]
-    if sqlite_only:
-        config.hook.pytest_deselected(items=sqlite_only)
-        left_out = set(sqlite_only)
-        items[:] = [item for item in items if item not in left_out]
+    """A test marked ``postgres`` or ``sqlite`` (what it checks exists on that database
+    alone) is left out of the other database's run rather than skipped there."""
+    other = {"postgres": "sqlite", "sqlite": "postgresql"}
+    left_out = [item for item in items for marker, database in other.items()
+                if item.get_closest_marker(marker)
+                and getattr(item, "callspec", None) is not None
+                and item.callspec.params.get("database_url") == database]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in set(left_out)]
