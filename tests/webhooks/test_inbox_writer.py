@@ -216,3 +216,17 @@ async def test_sqlite_batches_are_written_on_the_event_loop_while_the_lock_is_fr
     loop_thread = threading.current_thread().name
     assert threads[0].startswith("crmhub-inbox")  # the first opens the connection
     assert threads[1:] == [loop_thread, loop_thread]
+
+
+@pytest.mark.sqlite
+async def test_sqlite_wal_is_checkpointed_by_the_thread_not_by_the_loops_commits(
+        writer, connection):
+    """A commit that checkpoints waits for the checkpoint's syncs: the writer's own
+    connection never does, the thread does it now and then on a connection of its own."""
+    inbox, _ = writer
+    inbox.CHECKPOINT_ROWS = 5
+    for n in range(12):
+        assert await asyncio.wait_for(inbox.store(connection, f"e{n}", "t", {}, b"{}"), 10)
+    await asyncio.get_running_loop().run_in_executor(inbox._sqlite_thread, lambda: None)
+    assert inbox.checkpoints == 2
+    assert inbox._sqlite_db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
