@@ -354,6 +354,8 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "hub_p50_ms": median(hub_runs, "p50_ms"), "hub_p99_ms": median(hub_runs, "p99_ms"),
         "bare_p50_ms": median(bare_runs, "p50_ms"), "bare_p99_ms": median(bare_runs, "p99_ms"),
         "hub_cpu_us": median(hub_runs, "cpu_us"), "bare_cpu_us": median(bare_runs, "cpu_us"),
+        "bare_cpu_range": (min(r["cpu_us"] for r in bare_runs),
+                           max(r["cpu_us"] for r in bare_runs)),
         "hub_main_cpu_us": median(hub_runs, "main_cpu_us"),
         "client_cpu": max(r["client_cpu"] for r in hub_runs + bare_runs),
         "checks": checks[-1], "processed_during_runs": processed,
@@ -389,6 +391,8 @@ def report(rows: list[dict[str, Any]], skipped: dict[str, str], args: argparse.N
     )
     client = max((r["client_cpu"] for r in rows), default=0)
     steal = max((r["steal"] for r in rows), default=0)
+    drift = ", ".join(f"{r['backend']} {r['bare_cpu_range'][0]:.0f}-{r['bare_cpu_range'][1]:.0f}"
+                      for r in rows)
     return f"""{BEGIN}
 ## Webhooks
 
@@ -428,9 +432,9 @@ Machine: {machine()}; load average {load_average} when the run started;
 {chr(10).join(table)}
 
 {notes}The load generator used at most {client:.0%} of one CPU. The host took up to
-{steal:.0%} of this VM's CPU time during a run (steal time), and the bare endpoint's
-own CPU per delivery moved by half between runs of the same code: read single runs
-with care. Where the hub's time goes is in docs/webhooks.md ("Throughput").
+{steal:.0%} of this VM's CPU time during a run (steal time). The bare endpoint's own
+CPU per delivery, the same code each run, ranged {drift} µs: read single runs with
+care. Where the hub's time goes is in docs/webhooks.md ("Throughput").
 {END}"""
 
 
